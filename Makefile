@@ -1,0 +1,26 @@
+# occ/Makefile
+
+MODULE_big = occ
+OBJS = \
+	src/enable.o \
+	src/if_match.o \
+	src/occ.o \
+	src/report.o \
+	src/settings.o \
+	src/trigger.o \
+	src/version.o
+
+EXTENSION = occ
+DATA = sql/occ--1.0.sql
+PGFILEDESC = "occ - optimistic concurrency control enforced by the database"
+
+# PostgreSQL's headers are not -Wextra clean; include them as system headers
+# so that warnings speak only of occ's own code.
+PG_CPPFLAGS = -isystem $(includedir_server)
+
+REGRESS = enable
+REGRESS_OPTS = --load-extension=occ
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

@@ -1,0 +1,516 @@
+/*-------------------------------------------------------------------------
+ *
+ * enable.c
+ *	  occ.enable, occ.disable, occ.set_mode, and the decoding behind the
+ *	  occ.tables view.
+ *
+ * Where the settings live.  A table's settings are the arguments of its
+ * occ trigger, and nowhere else:
+ *
+ *	- pg_dump emits the trigger, arguments included, with the table it
+ *	  belongs to, and pg_restore re-creates it as the table's owner: no
+ *	  configuration table whose rows must be dumped separately, restored
+ *	  with superuser rights, or kept in step with the tables it names;
+ *	- pg_upgrade, physical replicas and crash recovery carry pg_trigger like
+ *	  any catalog;
+ *	- only the table's owner can drop or replace the trigger, which is the
+ *	  same privilege occ.enable requires;
+ *	- partition triggers are cloned from the partitioned table's trigger by
+ *	  PostgreSQL itself, for partitions present, created or attached later;
+ *	- the relcache hands the arguments to the trigger already decoded into
+ *	  strings, so reading them costs nothing per row.
+ *
+ * The functions here change tables through ordinary DDL run with the
+ * caller's privileges (no SECURITY DEFINER), with every identifier quoted.
+ * Each one first checks that the caller owns the table, before it takes a
+ * lock, so that nobody can block a table they could not alter anyway.  All
+ * of it happens in the caller's transaction: an error leaves nothing
+ * behind.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "catalog/catalog.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_trigger.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "occ.h"
+
+PG_FUNCTION_INFO_V1(occ_enable);
+PG_FUNCTION_INFO_V1(occ_disable);
+PG_FUNCTION_INFO_V1(occ_set_mode);
+PG_FUNCTION_INFO_V1(occ_trigger_settings);
+
+/*
+ * What the functions here learn about a table before they change it.  It is
+ * gathered while the relation is open, then the relation is closed (keeping
+ * its lock), because ALTER TABLE refuses to run on a relation that the
+ * calling function still has open.  So everything here is copied.
+ */
+typedef struct TableInfo
+{
+	char	   *qualified_name; /* schema-qualified, quoted */
+	char	   *name;
+	bool		enabled;		/* has an occ trigger */
+	char	   *trigger_name;
+	bool		trigger_is_clone;	/* inherited from a partitioned table */
+	char		trigger_enabled;	/* pg_trigger.tgenabled */
+	OccTableSettings settings;
+} TableInfo;
+
+/*
+ * Raise an error if the argument is NULL.  Our SQL functions are not
+ * STRICT, because a STRICT function would answer a NULL argument with a
+ * silent NULL result, and nothing done.
+ */
+static void
+require_argument(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"%s\" must not be null", name)));
+}
+
+/* Name of the schema occ is installed in: that of the function called. */
+static char *
+occ_schema_name(FunctionCallInfo fcinfo)
+{
+	return get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
+}
+
+/*
+ * OID of occ.check_version(), looked up by its qualified name so that
+ * nothing depends on search_path.
+ */
+static Oid
+trigger_function_oid(FunctionCallInfo fcinfo)
+{
+	List	   *name;
+
+	name = list_make2(makeString(occ_schema_name(fcinfo)),
+					  makeString("check_version"));
+	return LookupFuncName(name, 0, NULL, false);
+}
+
+/*
+ * Find the occ trigger of an open relation and copy what we need of it.
+ */
+static void
+find_occ_trigger(Relation rel, Oid trigger_function, TableInfo *info)
+{
+	TriggerDesc *trigdesc = rel->trigdesc;
+	int			i;
+
+	info->enabled = false;
+	if (trigdesc == NULL)
+		return;
+
+	for (i = 0; i < trigdesc->numtriggers; i++)
+	{
+		Trigger    *trigger = &trigdesc->triggers[i];
+
+		if (trigger->tgfoid != trigger_function)
+			continue;
+
+		if (!occ_decode_trigger_args(trigger->tgnargs, trigger->tgargs,
+									 &info->settings))
+			ereport(ERROR,
+					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+					 errmsg("trigger \"%s\" on relation \"%s\" has invalid arguments",
+							trigger->tgname, RelationGetRelationName(rel)),
+					 errhint("Drop the trigger and call occ.enable() again.")));
+		info->settings.version_column = pstrdup(info->settings.version_column);
+		info->enabled = true;
+		info->trigger_name = pstrdup(trigger->tgname);
+		info->trigger_is_clone = trigger->tgisclone;
+		info->trigger_enabled = trigger->tgenabled;
+		return;
+	}
+}
+
+/*
+ * Check that the current user owns the relation, then lock it and check
+ * that it is a table occ can protect.  Returns the open relation, with what
+ * is known of its occ trigger in *info.
+ */
+static Relation
+open_table_for_alter(FunctionCallInfo fcinfo, Oid relid, TableInfo *info)
+{
+	Relation	rel;
+	char		relkind;
+
+	relkind = get_rel_relkind(relid);
+	if (relkind == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+
+#if PG_VERSION_NUM >= 160000
+	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
+#else
+	if (!pg_class_ownercheck(relid, GetUserId()))
+#endif
+		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(relkind),
+					   get_rel_name(relid));
+
+	rel = relation_open(relid, AccessExclusiveLock);
+
+	if (IsSystemRelation(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied: \"%s\" is a system catalog",
+						RelationGetRelationName(rel))));
+
+	if (rel->rd_rel->relkind != RELKIND_RELATION &&
+		rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table", RelationGetRelationName(rel)),
+				 errdetail("occ protects ordinary and partitioned tables only.")));
+
+	info->name = pstrdup(RelationGetRelationName(rel));
+	info->qualified_name =
+		quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+								   info->name);
+	find_occ_trigger(rel, trigger_function_oid(fcinfo), info);
+
+	return rel;
+}
+
+/*
+ * Execute one DDL command through SPI, as the current user.
+ */
+static void
+execute_ddl(const char *sql)
+{
+	SPI_connect();
+	if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "SPI_execute failed: %s", sql);
+	SPI_finish();
+}
+
+/*
+ * Create the occ trigger on the table.
+ */
+static void
+create_trigger(FunctionCallInfo fcinfo, TableInfo *info, const char *trigger_name,
+			   const OccTableSettings *settings)
+{
+	execute_ddl(psprintf("CREATE TRIGGER %s BEFORE UPDATE OR DELETE ON %s "
+						 "FOR EACH ROW EXECUTE FUNCTION %s.check_version(%s, %s, %s)",
+						 quote_identifier(trigger_name),
+						 info->qualified_name,
+						 quote_identifier(occ_schema_name(fcinfo)),
+						 quote_literal_cstr(settings->version_column),
+						 quote_literal_cstr(occ_kind_name(settings->kind)),
+						 quote_literal_cstr(occ_mode_name(settings->mode))));
+}
+
+/*
+ * Give the table's trigger a new mode.  The arguments of a trigger cannot
+ * be altered, so it is dropped and created again, in one transaction and
+ * under the AccessExclusiveLock we hold: no write can come in between.
+ */
+static void
+replace_trigger(FunctionCallInfo fcinfo, TableInfo *info, OccMode mode)
+{
+	OccTableSettings settings = info->settings;
+
+	settings.mode = mode;
+	execute_ddl(psprintf("DROP TRIGGER %s ON %s",
+						 quote_identifier(info->trigger_name),
+						 info->qualified_name));
+	create_trigger(fcinfo, info, info->trigger_name, &settings);
+}
+
+static void
+refuse_clone(TableInfo *info)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("relation \"%s\" is protected through its partitioned table",
+					info->name),
+			 errhint("Change the settings of the partitioned table instead.")));
+}
+
+static OccMode
+mode_argument(FunctionCallInfo fcinfo, int argno)
+{
+	OccMode		mode;
+	char	   *name;
+
+	if (PG_ARGISNULL(argno))
+		return OCC_MODE_DEFAULT;
+
+	name = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (!occ_mode_from_name(name, &mode) || mode == OCC_MODE_DEFAULT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid mode \"%s\"", name),
+				 errhint("Valid modes are \"strict\", \"lax\" and \"none\", or NULL to follow occ.default_mode.")));
+	return mode;
+}
+
+/*
+ * Check that an existing column can serve as the version column.  Returns
+ * whether it still needs to be made NOT NULL.
+ */
+static bool
+check_adopted_column(Relation rel, AttrNumber attnum, OccKind kind)
+{
+	Form_pg_attribute attr;
+
+	if (attnum < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_DEFINITION),
+				 errmsg("system column \"%s\" cannot be a version column",
+						get_attname(RelationGetRelid(rel), attnum, false))));
+
+	attr = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+	if (!occ_type_fits_kind(attr->atttypid, kind))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of relation \"%s\" has type %s, which cannot hold %s versions",
+						NameStr(attr->attname), RelationGetRelationName(rel),
+						format_type_be(attr->atttypid), occ_kind_name(kind)),
+				 errhint("Integer versions need smallint, integer or bigint; timestamp versions need timestamp or timestamp with time zone.")));
+	if (attr->attidentity)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_DEFINITION),
+				 errmsg("column \"%s\" of relation \"%s\" is an identity column",
+						NameStr(attr->attname), RelationGetRelationName(rel)),
+				 errdetail("A version column must be writable by UPDATE.")));
+	if (attr->attgenerated)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_DEFINITION),
+				 errmsg("column \"%s\" of relation \"%s\" is a generated column",
+						NameStr(attr->attname), RelationGetRelationName(rel)),
+				 errdetail("A version column must be writable by UPDATE.")));
+
+	return !attr->attnotnull;
+}
+
+/*
+ * occ.enable(tbl regclass, version_column name, kind text, mode text)
+ */
+Datum
+occ_enable(PG_FUNCTION_ARGS)
+{
+	OccTableSettings settings;
+	char	   *kind_name;
+	bool		mode_given;
+	Relation	rel;
+	TableInfo	info;
+	AttrNumber	attnum = InvalidAttrNumber;
+	bool		needs_not_null = false;
+
+	require_argument(fcinfo, 0, "tbl");
+	require_argument(fcinfo, 1, "version_column");
+	require_argument(fcinfo, 2, "kind");
+
+	settings.version_column = pstrdup(NameStr(*PG_GETARG_NAME(1)));
+	if (settings.version_column[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("version column name must not be empty")));
+	kind_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	if (!occ_kind_from_name(kind_name, &settings.kind))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid version kind \"%s\"", kind_name),
+				 errhint("Valid kinds are \"integer\" and \"timestamp\".")));
+	settings.mode = mode_argument(fcinfo, 3);
+	mode_given = !PG_ARGISNULL(3);
+
+	rel = open_table_for_alter(fcinfo, PG_GETARG_OID(0), &info);
+	if (!info.enabled)
+	{
+		attnum = get_attnum(RelationGetRelid(rel), settings.version_column);
+		if (attnum != InvalidAttrNumber)
+			needs_not_null = check_adopted_column(rel, attnum, settings.kind);
+	}
+	relation_close(rel, NoLock);
+
+	if (info.enabled)
+	{
+		/* Already enabled: never stack a second trigger. */
+		if (strcmp(info.settings.version_column, settings.version_column) != 0 ||
+			info.settings.kind != settings.kind)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("relation \"%s\" is already enabled with %s version column \"%s\"",
+							info.name, occ_kind_name(info.settings.kind),
+							info.settings.version_column),
+					 errhint("Call occ.disable() first to change the version column or kind.")));
+
+		if (mode_given && info.settings.mode != settings.mode)
+		{
+			if (info.trigger_is_clone)
+				refuse_clone(&info);
+			replace_trigger(fcinfo, &info, settings.mode);
+		}
+		else if (info.trigger_enabled == TRIGGER_DISABLED ||
+				 info.trigger_enabled == TRIGGER_FIRES_ON_REPLICA)
+		{
+			if (info.trigger_is_clone)
+				refuse_clone(&info);
+			execute_ddl(psprintf("ALTER TABLE %s ENABLE TRIGGER %s",
+								 info.qualified_name,
+								 quote_identifier(info.trigger_name)));
+		}
+		PG_RETURN_VOID();
+	}
+
+	if (attnum == InvalidAttrNumber)
+	{
+		/*
+		 * The default is a constant or a stable expression, so PostgreSQL
+		 * stores it once in the catalog instead of rewriting the table.
+		 */
+		execute_ddl(psprintf("ALTER TABLE %s ADD COLUMN %s %s",
+							 info.qualified_name,
+							 quote_identifier(settings.version_column),
+							 settings.kind == OCC_KIND_INTEGER ?
+							 "pg_catalog.int8 NOT NULL DEFAULT 1" :
+							 "pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()"));
+	}
+	else if (needs_not_null)
+	{
+		/* Fails with PostgreSQL's own error if the column holds NULLs. */
+		execute_ddl(psprintf("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL",
+							 info.qualified_name,
+							 quote_identifier(settings.version_column)));
+	}
+
+	create_trigger(fcinfo, &info, OCC_TRIGGER_NAME, &settings);
+	PG_RETURN_VOID();
+}
+
+/*
+ * Look up an enabled table whose settings are to change, or fail with
+ * 55000 if it is not enabled.
+ */
+static void
+lookup_enabled_table(FunctionCallInfo fcinfo, TableInfo *info)
+{
+	Relation	rel;
+
+	require_argument(fcinfo, 0, "tbl");
+	rel = open_table_for_alter(fcinfo, PG_GETARG_OID(0), info);
+	relation_close(rel, NoLock);
+
+	if (!info->enabled)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("relation \"%s\" is not enabled for occ", info->name),
+				 errhint("Call occ.enable() first.")));
+	if (info->trigger_is_clone)
+		refuse_clone(info);
+}
+
+/*
+ * occ.disable(tbl regclass, drop_column boolean)
+ */
+Datum
+occ_disable(PG_FUNCTION_ARGS)
+{
+	TableInfo	info;
+
+	require_argument(fcinfo, 1, "drop_column");
+	lookup_enabled_table(fcinfo, &info);
+
+	execute_ddl(psprintf("DROP TRIGGER %s ON %s",
+						 quote_identifier(info.trigger_name),
+						 info.qualified_name));
+	if (PG_GETARG_BOOL(1))
+		execute_ddl(psprintf("ALTER TABLE %s DROP COLUMN %s",
+							 info.qualified_name,
+							 quote_identifier(info.settings.version_column)));
+	PG_RETURN_VOID();
+}
+
+/*
+ * occ.set_mode(tbl regclass, mode text)
+ */
+Datum
+occ_set_mode(PG_FUNCTION_ARGS)
+{
+	TableInfo	info;
+	OccMode		mode;
+
+	mode = mode_argument(fcinfo, 1);
+	lookup_enabled_table(fcinfo, &info);
+
+	if (info.settings.mode != mode)
+		replace_trigger(fcinfo, &info, mode);
+	PG_RETURN_VOID();
+}
+
+/*
+ * occ.trigger_settings(tgnargs int2, tgargs bytea)
+ *		RETURNS (version_column name, kind text, mode text, effective_mode text)
+ *
+ * Decodes pg_trigger.tgargs of an occ trigger for the occ.tables view.
+ * tgargs holds the arguments one after the other, each ending in a NUL.
+ */
+Datum
+occ_trigger_settings(PG_FUNCTION_ARGS)
+{
+	int			nargs = PG_GETARG_INT16(0);
+	bytea	   *raw = PG_GETARG_BYTEA_PP(1);
+	const char *p = VARDATA_ANY(raw);
+	const char *end = p + VARSIZE_ANY_EXHDR(raw);
+	char	   *args[3];
+	OccTableSettings settings;
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	Name		column;
+	int			i;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	for (i = 0; i < nargs && i < (int) lengthof(args); i++)
+	{
+		size_t		len = strnlen(p, end - p);
+
+		if (p + len >= end)
+			break;
+		args[i] = pnstrdup(p, len);
+		p += len + 1;
+	}
+	if (i != nargs || !occ_decode_trigger_args(nargs, args, &settings))
+		PG_RETURN_NULL();
+
+	column = palloc0(NAMEDATALEN);
+	namestrcpy(column, settings.version_column);
+	values[0] = NameGetDatum(column);
+	values[1] = CStringGetTextDatum(occ_kind_name(settings.kind));
+	if (settings.mode == OCC_MODE_DEFAULT)
+		nulls[2] = true;
+	else
+		values[2] = CStringGetTextDatum(occ_mode_name(settings.mode));
+	values[3] = CStringGetTextDatum(occ_mode_name(settings.mode == OCC_MODE_DEFAULT ?
+												  (OccMode) occ_default_mode :
+												  settings.mode));
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}

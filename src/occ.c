@@ -1,0 +1,27 @@
+/*-------------------------------------------------------------------------
+ *
+ * occ.c
+ *	  Entry point of the occ extension.
+ *
+ * The library needs no shared memory and no background worker: it keeps
+ * all state in the system catalogs (see enable.c) and is loaded on first
+ * use, like any function library.  It does not need to be listed in
+ * shared_preload_libraries.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+
+#include "occ.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	occ_define_settings();
+}

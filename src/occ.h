@@ -1,0 +1,128 @@
+/*-------------------------------------------------------------------------
+ *
+ * occ.h
+ *	  Shared declarations of the occ extension: optimistic concurrency
+ *	  control enforced by a row trigger.
+ *
+ * A table is protected by one BEFORE UPDATE OR DELETE row trigger that
+ * calls occ.check_version().  The trigger's arguments are the table's whole
+ * configuration (see enable.c for why it lives there), so pg_dump,
+ * pg_restore and pg_upgrade carry it with the table:
+ *
+ *		occ.check_version(version_column, kind, mode)
+ *
+ * kind is "integer" or "timestamp"; mode is "strict", "lax", "none" or
+ * "default" (follow occ.default_mode).
+ *
+ * src/occ.c		module magic and _PG_init
+ * src/settings.c	the GUCs occ.default_mode and occ.if_match
+ * src/if_match.c	parsing occ.if_match (plain value or entity-tag list)
+ * src/version.c	version values: reading, advancing, parsing, printing
+ * src/trigger.c	the row trigger that checks and advances versions
+ * src/report.c		the stale-write and missing-version errors
+ * src/enable.c		occ.enable, occ.disable, occ.set_mode, occ.tables
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef OCC_H
+#define OCC_H
+
+#include "access/htup.h"
+#include "nodes/pg_list.h"
+#include "utils/relcache.h"
+
+/*
+ * SQLSTATEs of occ.  Class 40 (transaction rollback) makes generic retry
+ * logic in drivers and frameworks treat a stale write as transient; 23
+ * (integrity constraint violation) says the statement itself is wrong.
+ * The "V" subclass is outside the range PostgreSQL uses for its own codes.
+ */
+#define ERRCODE_OCC_STALE_VERSION		MAKE_SQLSTATE('4','0','V','0','1')
+#define ERRCODE_OCC_VERSION_REQUIRED	MAKE_SQLSTATE('2','3','V','0','1')
+
+/* Name of the trigger that occ.enable creates. */
+#define OCC_TRIGGER_NAME		"occ_version"
+
+/* What a version column holds. */
+typedef enum OccKind
+{
+	OCC_KIND_INTEGER,			/* smallint, integer or bigint: +1 */
+	OCC_KIND_TIMESTAMP			/* timestamp or timestamptz: strictly later */
+} OccKind;
+
+/* How strictly writes to a table are checked. */
+typedef enum OccMode
+{
+	OCC_MODE_STRICT,			/* every write must state a version */
+	OCC_MODE_LAX,				/* stated versions are checked */
+	OCC_MODE_NONE,				/* nothing is checked, versions advance */
+	OCC_MODE_DEFAULT			/* per table only: follow occ.default_mode */
+} OccMode;
+
+/*
+ * The settings of one protected table, as decoded from its trigger's
+ * arguments.
+ */
+typedef struct OccTableSettings
+{
+	const char *version_column;
+	OccKind		kind;
+	OccMode		mode;
+} OccTableSettings;
+
+/*
+ * occ.if_match as parsed.  A plain value is one entry; an entity-tag list
+ * keeps its strong tags' contents in "values" and only counts weak ones,
+ * which never match.
+ */
+typedef enum OccIfMatchForm
+{
+	OCC_IF_MATCH_UNSET,			/* empty: the write states nothing */
+	OCC_IF_MATCH_ANY,			/* "*": any existing row */
+	OCC_IF_MATCH_VALUES			/* one plain value or a list of tags */
+} OccIfMatchForm;
+
+typedef struct OccIfMatch
+{
+	OccIfMatchForm form;
+	List	   *values;			/* char * of each strong tag or plain value */
+} OccIfMatch;
+
+/* settings.c */
+extern int	occ_default_mode;
+extern char *occ_if_match;
+extern uint64 occ_if_match_generation;
+extern void occ_define_settings(void);
+extern const char *occ_mode_name(OccMode mode);
+extern bool occ_mode_from_name(const char *name, OccMode *mode);
+extern const char *occ_kind_name(OccKind kind);
+extern bool occ_kind_from_name(const char *name, OccKind *kind);
+
+/* if_match.c */
+extern void occ_parse_if_match(const char *text, OccIfMatch *result);
+
+/* version.c */
+extern bool occ_type_fits_kind(Oid typid, OccKind kind);
+extern int64 occ_version_to_int64(Datum value, Oid typid);
+extern Datum occ_int64_to_version(int64 value, Oid typid);
+extern bool occ_parse_version(const char *text, Oid typid, int64 *result);
+extern int64 occ_next_version(Relation rel, const char *column, Oid typid,
+							  int32 typmod, int64 current);
+extern char *occ_version_out(int64 value, Oid typid);
+
+/* trigger.c */
+extern bool occ_decode_trigger_args(int nargs, char **args,
+									OccTableSettings *settings);
+
+/* report.c */
+extern void occ_report_stale(Relation rel, HeapTuple oldtuple,
+							 AttrNumber version_attnum, bool is_delete,
+							 bool from_if_match, const char *current,
+							 const char *expected)
+			pg_attribute_noreturn();
+extern void occ_report_missing(Relation rel, AttrNumber version_attnum,
+							   bool is_delete) pg_attribute_noreturn();
+extern void occ_report_bad_if_match(const char *text, const char *detail)
+			pg_attribute_noreturn();
+
+#endif							/* OCC_H */

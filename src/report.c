@@ -1,0 +1,138 @@
+/*-------------------------------------------------------------------------
+ *
+ * report.c
+ *	  The errors occ raises when a write is refused.
+ *
+ * A stale write is reported the way PostgreSQL reports a unique violation:
+ * the message names the relation, the DETAIL shows the row's key only if
+ * the current user may see those columns (BuildIndexValueDescription makes
+ * that decision, honouring column privileges and row-level security), and
+ * the schema, table and column fields are set so that clients can react
+ * without parsing text.  For a partition the relation is the partition,
+ * as in core's own reports.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "utils/builtins.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+
+#include "occ.h"
+
+/*
+ * Describe the row's primary key (or replica identity key) as
+ * "(id)=(1)", or return NULL if the table has neither or the current user
+ * may not see all of its columns.
+ */
+static char *
+describe_row_key(Relation rel, HeapTuple tuple)
+{
+	Oid			indexoid;
+	Relation	index;
+	Datum		values[INDEX_MAX_KEYS];
+	bool		isnull[INDEX_MAX_KEYS];
+	char	   *result;
+	int			i;
+
+	indexoid = RelationGetPrimaryKeyIndex(rel);
+	if (!OidIsValid(indexoid))
+		indexoid = RelationGetReplicaIndex(rel);
+	if (!OidIsValid(indexoid))
+		return NULL;
+
+	index = index_open(indexoid, AccessShareLock);
+	for (i = 0; i < index->rd_index->indnkeyatts; i++)
+	{
+		AttrNumber	attnum = index->rd_index->indkey.values[i];
+
+		if (attnum <= 0)		/* an expression: not a plain key */
+		{
+			index_close(index, AccessShareLock);
+			return NULL;
+		}
+		values[i] = heap_getattr(tuple, attnum, RelationGetDescr(rel), &isnull[i]);
+	}
+	result = BuildIndexValueDescription(index, values, isnull);
+	index_close(index, AccessShareLock);
+
+	return result;
+}
+
+/*
+ * Raise 40V01: the version stated for a write is not the row's current one.
+ * "current" and "expected" are printed versions; "expected" is the value
+ * assigned in the UPDATE, or the raw occ.if_match if it came from there.
+ */
+void
+occ_report_stale(Relation rel, HeapTuple oldtuple, AttrNumber version_attnum,
+				 bool is_delete, bool from_if_match,
+				 const char *current, const char *expected)
+{
+	char	   *key = describe_row_key(rel, oldtuple);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_OCC_STALE_VERSION),
+			 is_delete ?
+			 errmsg("version conflict on delete from relation \"%s\"",
+					RelationGetRelationName(rel)) :
+			 errmsg("version conflict on update of relation \"%s\"",
+					RelationGetRelationName(rel)),
+			 key == NULL ?
+			 (from_if_match ?
+			  errdetail("The row has version %s, but occ.if_match is %s.",
+						current, quote_literal_cstr(expected)) :
+			  errdetail("The row has version %s, but the update stated version %s.",
+						current, expected)) :
+			 (from_if_match ?
+			  errdetail("Key %s has version %s, but occ.if_match is %s.",
+						key, current, quote_literal_cstr(expected)) :
+			  errdetail("Key %s has version %s, but the update stated version %s.",
+						key, current, expected)),
+			 errhint("Read the row again and retry the write with its current version."),
+			 errtablecol(rel, version_attnum)));
+	pg_unreachable();
+}
+
+/*
+ * Raise 23V01: a write to a strict table stated no version.
+ */
+void
+occ_report_missing(Relation rel, AttrNumber version_attnum, bool is_delete)
+{
+	const char *column = NameStr(TupleDescAttr(RelationGetDescr(rel),
+											   version_attnum - 1)->attname);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_OCC_VERSION_REQUIRED),
+			 is_delete ?
+			 errmsg("delete from relation \"%s\" does not state the version it expects",
+					RelationGetRelationName(rel)) :
+			 errmsg("update of relation \"%s\" does not state the version it expects",
+					RelationGetRelationName(rel)),
+			 errdetail("Relation \"%s\" is in strict mode: every write must state the version of the row it read.",
+					   RelationGetRelationName(rel)),
+			 is_delete ?
+			 errhint("Set occ.if_match to the version you read, or to * to delete whatever the version.") :
+			 errhint("Assign the version you read to column \"%s\" in the UPDATE, or set occ.if_match.",
+					 column),
+			 errtablecol(rel, version_attnum)));
+	pg_unreachable();
+}
+
+/*
+ * Raise 22P02: occ.if_match cannot be read.
+ */
+void
+occ_report_bad_if_match(const char *text, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid value for parameter \"%s\": \"%s\"",
+					"occ.if_match", text),
+			 errdetail_internal("%s", detail)));
+	pg_unreachable();
+}

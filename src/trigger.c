@@ -1,0 +1,389 @@
+/*-------------------------------------------------------------------------
+ *
+ * trigger.c
+ *	  The row trigger that checks and advances row versions.
+ *
+ * occ.enable creates, on each protected table,
+ *
+ *		CREATE TRIGGER occ_version BEFORE UPDATE OR DELETE ON tbl
+ *			FOR EACH ROW EXECUTE FUNCTION occ.check_version(column, kind, mode)
+ *
+ * Why a BEFORE ROW trigger gives the guarantee: the executor locks the row
+ * and, under READ COMMITTED, follows its update chain to the newest
+ * committed version (EvalPlanQual) before it calls BEFORE ROW triggers.  So
+ * tg_trigtuple is the row as it is now, under a lock held to the end of the
+ * transaction: if another writer committed first, the version this trigger
+ * compares against is that writer's, and no later writer can slip in
+ * between the check and the write.  Under REPEATABLE READ and SERIALIZABLE
+ * the executor itself raises a serialization failure (40001) first.
+ *
+ * What the trigger does, per row:
+ *
+ *	UPDATE	If the statement assigned the version column, its value is the
+ *			version the writer read (for integers, the read version + 1 of
+ *			the ORM convention is accepted too).  Otherwise occ.if_match, if
+ *			set, states it.  A stated version that is not the row's current
+ *			one fails with 40V01; a write that states nothing fails with
+ *			23V01 on a strict table.  Then the version advances.
+ *	DELETE	Checked against occ.if_match the same way.
+ *
+ * Rows written by other triggers (foreign-key cascades, audit triggers) are
+ * not the writer's own: they are not held to occ.if_match or the strict
+ * requirement, only to a version they assign themselves.  They still
+ * advance.
+ *
+ * The trigger runs no SQL.  What does not change during a statement -- the
+ * decoded trigger arguments, the column's number and type, occ.if_match
+ * converted to the column's type -- is cached in fn_extra, which lives as
+ * long as the statement's executor state.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/sysattr.h"
+#include "access/xact.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "nodes/bitmapset.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "occ.h"
+
+PG_FUNCTION_INFO_V1(occ_check_version);
+
+/*
+ * What one trigger needs to know about its table during one statement.
+ */
+typedef struct OccTriggerCache
+{
+	Oid			tgoid;			/* trigger this cache was built for */
+	OccTableSettings settings;
+	AttrNumber	attnum;			/* version column */
+	Oid			typid;
+	int32		typmod;
+
+	/* occ.if_match, converted to the column's type; see if_match_for() */
+	bool		if_match_valid;
+	uint64		if_match_generation;
+	OccIfMatchForm if_match_form;
+	int			if_match_nvalues;
+	int64	   *if_match_values;
+} OccTriggerCache;
+
+/*
+ * A cross-partition UPDATE deletes the row from its old partition and
+ * inserts it into the new one, firing BEFORE DELETE triggers on the old
+ * partition after the BEFORE UPDATE trigger has already checked the write.
+ * The UPDATE path remembers the row it checked so that the DELETE that
+ * follows for the same row, in the same command, is not checked again.
+ */
+static struct
+{
+	Oid			relid;
+	ItemPointerData tid;
+	TransactionId xid;
+	CommandId	cid;
+}			checked_update;
+
+/*
+ * Decode the arguments of an occ trigger.  Returns false if they are not
+ * the three arguments occ.enable writes.
+ */
+bool
+occ_decode_trigger_args(int nargs, char **args, OccTableSettings *settings)
+{
+	if (nargs != 3)
+		return false;
+	settings->version_column = args[0];
+	return args[0][0] != '\0' &&
+		occ_kind_from_name(args[1], &settings->kind) &&
+		occ_mode_from_name(args[2], &settings->mode);
+}
+
+/*
+ * Build the per-statement cache for this trigger.
+ */
+static OccTriggerCache *
+build_cache(FunctionCallInfo fcinfo, TriggerData *trigdata)
+{
+	Trigger    *trigger = trigdata->tg_trigger;
+	Relation	rel = trigdata->tg_relation;
+	OccTriggerCache *cache;
+	Form_pg_attribute attr;
+
+	cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+								   sizeof(OccTriggerCache));
+	cache->tgoid = trigger->tgoid;
+
+	if (!occ_decode_trigger_args(trigger->tgnargs, trigger->tgargs,
+								 &cache->settings))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger \"%s\" on relation \"%s\" has invalid arguments",
+						trigger->tgname, RelationGetRelationName(rel)),
+				 errhint("Use occ.enable() to create the trigger.")));
+
+	cache->attnum = get_attnum(RelationGetRelid(rel),
+							   cache->settings.version_column);
+	if (cache->attnum == InvalidAttrNumber || cache->attnum < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("version column \"%s\" of relation \"%s\" does not exist",
+						cache->settings.version_column,
+						RelationGetRelationName(rel)),
+				 errhint("Call occ.disable() and occ.enable() for the relation again.")));
+
+	attr = TupleDescAttr(RelationGetDescr(rel), cache->attnum - 1);
+	cache->typid = attr->atttypid;
+	cache->typmod = attr->atttypmod;
+	if (!occ_type_fits_kind(cache->typid, cache->settings.kind))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("version column \"%s\" of relation \"%s\" has type %s, which cannot hold %s versions",
+						cache->settings.version_column,
+						RelationGetRelationName(rel),
+						format_type_be(cache->typid),
+						occ_kind_name(cache->settings.kind)),
+				 errhint("Call occ.disable() and occ.enable() for the relation again.")));
+
+	fcinfo->flinfo->fn_extra = cache;
+	return cache;
+}
+
+/*
+ * occ.if_match as this column's values.  Parsed and converted again only
+ * when the setting has changed since the last row, so a statement touching
+ * many rows parses it once.
+ */
+static void
+if_match_for(OccTriggerCache *cache, MemoryContext mcxt)
+{
+	MemoryContext oldcxt;
+	OccIfMatch	parsed;
+	ListCell   *lc;
+	int			n = 0;
+
+	if (cache->if_match_valid &&
+		cache->if_match_generation == occ_if_match_generation)
+		return;
+
+	cache->if_match_valid = false;
+	if (cache->if_match_values)
+		pfree(cache->if_match_values);
+	cache->if_match_values = NULL;
+
+	occ_parse_if_match(occ_if_match, &parsed);
+
+	oldcxt = MemoryContextSwitchTo(mcxt);
+	if (parsed.values != NIL)
+		cache->if_match_values = palloc(sizeof(int64) * list_length(parsed.values));
+	MemoryContextSwitchTo(oldcxt);
+
+	foreach(lc, parsed.values)
+	{
+		const char *value = lfirst(lc);
+
+		if (!occ_parse_version(value, cache->typid,
+							   &cache->if_match_values[n++]))
+			occ_report_bad_if_match(occ_if_match,
+									psprintf("\"%s\" is not a valid version for column \"%s\" of type %s.",
+											 value, cache->settings.version_column,
+											 format_type_be(cache->typid)));
+	}
+
+	cache->if_match_form = parsed.form;
+	cache->if_match_nvalues = n;
+	cache->if_match_generation = occ_if_match_generation;
+	cache->if_match_valid = true;
+}
+
+/*
+ * Is this row written by another trigger (a foreign-key cascade, an audit
+ * trigger) rather than by the statement itself?  Our own invocation counts
+ * one level of trigger depth.
+ */
+static bool
+written_by_trigger(void)
+{
+	LOCAL_FCINFO(depth_fcinfo, 0);
+
+	InitFunctionCallInfoData(*depth_fcinfo, NULL, 0, InvalidOid, NULL, NULL);
+	return DatumGetInt32(pg_trigger_depth(depth_fcinfo)) > 1;
+}
+
+/*
+ * Check a write that did not assign the version column against
+ * occ.if_match.  "current" is the row's version.
+ */
+static void
+check_if_match(FunctionCallInfo fcinfo, OccTriggerCache *cache, OccMode mode,
+			   Relation rel, HeapTuple oldtuple, int64 current, bool is_delete)
+{
+	int			i;
+
+	if (written_by_trigger())
+		return;
+
+	if_match_for(cache, fcinfo->flinfo->fn_mcxt);
+
+	switch (cache->if_match_form)
+	{
+		case OCC_IF_MATCH_UNSET:
+			if (mode == OCC_MODE_STRICT)
+				occ_report_missing(rel, cache->attnum, is_delete);
+			return;
+		case OCC_IF_MATCH_ANY:
+			return;
+		case OCC_IF_MATCH_VALUES:
+			for (i = 0; i < cache->if_match_nvalues; i++)
+				if (cache->if_match_values[i] == current)
+					return;
+			occ_report_stale(rel, oldtuple, cache->attnum, is_delete, true,
+							 occ_version_out(current, cache->typid),
+							 occ_if_match);
+	}
+}
+
+/*
+ * Check an UPDATE that assigned the version column: the assigned value is
+ * the version the writer read, or for integers that version + 1.
+ */
+static void
+check_assigned(OccTriggerCache *cache, Relation rel, HeapTuple oldtuple,
+			   HeapTuple newtuple, int64 current)
+{
+	Datum		value;
+	bool		isnull;
+	int64		stated;
+
+	value = heap_getattr(newtuple, cache->attnum, RelationGetDescr(rel), &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("version column \"%s\" of relation \"%s\" cannot be set to null",
+						cache->settings.version_column, RelationGetRelationName(rel)),
+				 errtablecol(rel, cache->attnum)));
+
+	stated = occ_version_to_int64(value, cache->typid);
+	if (stated == current)
+		return;
+	if (cache->settings.kind == OCC_KIND_INTEGER &&
+		current < PG_INT64_MAX && stated == current + 1)
+		return;
+
+	occ_report_stale(rel, oldtuple, cache->attnum, false, false,
+					 occ_version_out(current, cache->typid),
+					 occ_version_out(stated, cache->typid));
+}
+
+/*
+ * occ.check_version() -- the trigger function.
+ */
+Datum
+occ_check_version(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	OccTriggerCache *cache;
+	Relation	rel;
+	HeapTuple	oldtuple;
+	OccMode		mode;
+	Datum		value;
+	bool		isnull;
+	int64		current;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" was not called by trigger manager",
+						"occ.check_version")));
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired BEFORE ROW",
+						"occ.check_version")));
+	if (!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
+		!TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired for UPDATE or DELETE",
+						"occ.check_version")));
+
+	cache = fcinfo->flinfo->fn_extra;
+	if (cache == NULL || cache->tgoid != trigdata->tg_trigger->tgoid)
+		cache = build_cache(fcinfo, trigdata);
+
+	rel = trigdata->tg_relation;
+	oldtuple = trigdata->tg_trigtuple;
+	mode = cache->settings.mode;
+	if (mode == OCC_MODE_DEFAULT)
+		mode = (OccMode) occ_default_mode;
+
+	value = heap_getattr(oldtuple, cache->attnum, RelationGetDescr(rel), &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("version column \"%s\" of relation \"%s\" is null in the row to be written",
+						cache->settings.version_column, RelationGetRelationName(rel)),
+				 errhint("Set the version of this row, and make the column NOT NULL."),
+				 errtablecol(rel, cache->attnum)));
+	current = occ_version_to_int64(value, cache->typid);
+
+	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+	{
+		/* The DELETE half of a cross-partition UPDATE checked above? */
+		if (RelationGetRelid(rel) == checked_update.relid &&
+			ItemPointerEquals(&oldtuple->t_self, &checked_update.tid) &&
+			GetCurrentTransactionIdIfAny() == checked_update.xid &&
+			GetCurrentCommandId(false) == checked_update.cid)
+		{
+			checked_update.relid = InvalidOid;
+			return PointerGetDatum(oldtuple);
+		}
+
+		if (mode != OCC_MODE_NONE)
+			check_if_match(fcinfo, cache, mode, rel, oldtuple, current, true);
+		return PointerGetDatum(oldtuple);
+	}
+	else
+	{
+		HeapTuple	newtuple = trigdata->tg_newtuple;
+		bool		assigned;
+		Datum		next;
+		bool		next_isnull = false;
+		int			attnum = cache->attnum;
+
+		if (mode != OCC_MODE_NONE)
+		{
+			assigned = bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber,
+									 trigdata->tg_updatedcols);
+			if (assigned)
+				check_assigned(cache, rel, oldtuple, newtuple, current);
+			else
+				check_if_match(fcinfo, cache, mode, rel, oldtuple, current, false);
+		}
+
+		if (rel->rd_rel->relispartition)
+		{
+			checked_update.relid = RelationGetRelid(rel);
+			checked_update.tid = oldtuple->t_self;
+			checked_update.xid = GetCurrentTransactionIdIfAny();
+			checked_update.cid = GetCurrentCommandId(false);
+		}
+
+		next = occ_int64_to_version(occ_next_version(rel,
+													 cache->settings.version_column,
+													 cache->typid, cache->typmod,
+													 current),
+									cache->typid);
+		return PointerGetDatum(heap_modify_tuple_by_cols(newtuple,
+														 RelationGetDescr(rel),
+														 1, &attnum,
+														 &next, &next_isnull));
+	}
+}

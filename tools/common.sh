@@ -1,0 +1,78 @@
+# tools/common.sh -- shared by tools/demo.sh and tools/test.sh (sourced).
+#
+# Installs what occ needs from Debian's packages, builds and installs occ,
+# and runs a throwaway PostgreSQL cluster owned by an unprivileged OS user,
+# listening only on a unix socket in a private temporary directory.  The
+# cluster is stopped, by its data directory, and removed on exit.
+
+set -eu
+
+PG_MAJOR=${PG_MAJOR:-15}
+PACKAGES="make gcc postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libipc-run-perl"
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+
+# Run a command as root: directly if we are root, else through sudo.
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_packages() {
+	missing=""
+	for p in $PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			missing="$missing $p"
+	done
+	if [ -n "$missing" ]; then
+		echo "== installing Debian packages:$missing"
+		as_root apt-get update -q
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing
+	fi
+	PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
+	PG_BIN=$($PG_CONFIG --bindir)
+	export PG_CONFIG
+}
+
+# PostgreSQL refuses to run as root: as root, the cluster belongs to the
+# "postgres" user that Debian's server package creates.
+if [ "$(id -u)" -eq 0 ]; then RUN_AS=postgres; else RUN_AS=$(id -un); fi
+
+as_cluster_user() {
+	if [ "$(id -un)" = "$RUN_AS" ]; then "$@"; else runuser -u "$RUN_AS" -- "$@"; fi
+}
+
+# Copy the source tree to a private directory owned by the cluster user, and
+# build and install occ from there, leaving the checkout untouched.
+WORK=$(mktemp -d /tmp/occ.XXXXXX)
+chmod 755 "$WORK"
+BUILD=$WORK/build
+
+build_and_install() {
+	mkdir -p "$BUILD"
+	(cd "$TOP" && tar --exclude=.git --exclude=results --exclude=output_iso \
+		--exclude='*.o' --exclude='*.so' --exclude='*.bc' -cf - .) | tar -xf - -C "$BUILD"
+	[ "$RUN_AS" = "$(id -un)" ] || chown -R "$RUN_AS" "$WORK"
+	echo "== building and installing occ"
+	as_cluster_user make -s -C "$BUILD" PG_CONFIG="$PG_CONFIG"
+	as_root make -s -C "$BUILD" PG_CONFIG="$PG_CONFIG" install
+}
+
+start_cluster() {
+	PGDATA_DIR=$WORK/data
+	export PGHOST=$WORK PGPORT=5432 PGUSER=$RUN_AS PGDATABASE=postgres
+	echo "== starting a throwaway PostgreSQL $PG_MAJOR cluster in $PGDATA_DIR"
+	as_cluster_user "$PG_BIN/initdb" -D "$PGDATA_DIR" -U "$RUN_AS" -A trust \
+		--no-sync >"$WORK/initdb.log" 2>&1 ||
+		{ cat "$WORK/initdb.log"; exit 1; }
+	as_cluster_user "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$WORK/server.log" -w \
+		-o "-c listen_addresses='' -k $WORK -p $PGPORT -c fsync=off" start >/dev/null
+}
+
+cleanup() {
+	rc=$?
+	if [ -n "${PGDATA_DIR:-}" ] && [ -f "$PGDATA_DIR/postmaster.pid" ]; then
+		as_cluster_user "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w stop >/dev/null || true
+	fi
+	rm -rf "$WORK"
+	exit $rc
+}
+trap cleanup EXIT INT TERM

@@ -1,0 +1,24 @@
+#!/bin/sh
+# tools/test.sh -- run occ's whole test suite against a throwaway cluster.
+#
+# Installs the Debian packages it needs, builds and installs occ, starts a
+# private PostgreSQL cluster owned by an unprivileged user, runs the
+# pg_regress and isolation tests (make installcheck), stops the cluster and
+# exits non-zero if anything failed.
+
+. "$(dirname "$0")/common.sh"
+
+install_packages
+build_and_install
+start_cluster
+
+echo "== running the test suite (make installcheck)"
+if ! as_cluster_user env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" \
+	make -C "$BUILD" PG_CONFIG="$PG_CONFIG" installcheck; then
+	for f in "$BUILD"/regression.diffs "$BUILD"/output_iso/regression.diffs; do
+		[ -f "$f" ] && { echo "== $f"; cat "$f"; }
+	done
+	echo "== tail of the server log"
+	tail -n 50 "$WORK/server.log"
+	exit 1
+fi
