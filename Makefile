@@ -18,7 +18,7 @@ PGFILEDESC = "occ - optimistic concurrency control enforced by the database"
 # so that warnings speak only of occ's own code.
 PG_CPPFLAGS = -isystem $(includedir_server)
 
-REGRESS = enable
+REGRESS = enable modes if_match delete timestamps privileges errors
 REGRESS_OPTS = --load-extension=occ
 
 PG_CONFIG ?= pg_config
