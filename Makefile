@@ -21,6 +21,9 @@ PG_CPPFLAGS = -isystem $(includedir_server)
 REGRESS = enable modes if_match delete timestamps privileges errors
 REGRESS_OPTS = --load-extension=occ
 
+ISOLATION = stale_update stale_delete stale_repeatable_read
+ISOLATION_OPTS = --load-extension=occ
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

@@ -13,12 +13,24 @@ build_and_install
 start_cluster
 
 echo "== running the test suite (make installcheck)"
-if ! as_cluster_user env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" \
-	make -C "$BUILD" PG_CONFIG="$PG_CONFIG" installcheck; then
+status=0
+as_cluster_user env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" \
+	make -C "$BUILD" PG_CONFIG="$PG_CONFIG" installcheck >"$WORK/installcheck.log" 2>&1 ||
+	status=$?
+cat "$WORK/installcheck.log"
+
+# One closing line for the whole suite, counting pg_regress and isolation
+# tests alike.
+passed=$(grep -Ec '^(ok|test|permutation) .* \.\.\. ok|^ok [0-9]' "$WORK/installcheck.log" || true)
+failed=$(grep -Ec '\.\.\. FAILED|^not ok [0-9]' "$WORK/installcheck.log" || true)
+[ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+
+if [ "$status" -ne 0 ]; then
 	for f in "$BUILD"/regression.diffs "$BUILD"/output_iso/regression.diffs; do
 		[ -f "$f" ] && { echo "== $f"; cat "$f"; }
 	done
 	echo "== tail of the server log"
 	tail -n 50 "$WORK/server.log"
-	exit 1
 fi
+echo "occ: $passed passed, $failed failed"
+exit "$status"
