@@ -18,7 +18,8 @@ PGFILEDESC = "occ - optimistic concurrency control enforced by the database"
 # so that warnings speak only of occ's own code.
 PG_CPPFLAGS = -isystem $(includedir_server)
 
-REGRESS = enable modes if_match delete timestamps privileges errors
+REGRESS = enable modes if_match delete timestamps partitions fk_cascade on_conflict \
+	merge identifiers privileges errors
 REGRESS_OPTS = --load-extension=occ
 
 ISOLATION = stale_update stale_delete stale_repeatable_read
