@@ -57,7 +57,7 @@ CREATE FUNCTION occ.trigger_settings(tgnargs pg_catalog.int2, tgargs pg_catalog.
 RETURNS record
 LANGUAGE C STRICT STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'occ_trigger_settings';
+AS 'MODULE_PATHNAME', 'occ_decode_trigger_settings';
 
 COMMENT ON FUNCTION occ.trigger_settings(pg_catalog.int2, pg_catalog.bytea) IS
 'decode the arguments of an occ trigger (used by the view occ.tables)';

@@ -55,7 +55,7 @@
 PG_FUNCTION_INFO_V1(occ_enable);
 PG_FUNCTION_INFO_V1(occ_disable);
 PG_FUNCTION_INFO_V1(occ_set_mode);
-PG_FUNCTION_INFO_V1(occ_trigger_settings);
+PG_FUNCTION_INFO_V1(occ_decode_trigger_settings);
 
 /*
  * What the functions here learn about a table before they change it.  It is
@@ -129,13 +129,7 @@ find_occ_trigger(Relation rel, Oid trigger_function, TableInfo *info)
 		if (trigger->tgfoid != trigger_function)
 			continue;
 
-		if (!occ_decode_trigger_args(trigger->tgnargs, trigger->tgargs,
-									 &info->settings))
-			ereport(ERROR,
-					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-					 errmsg("trigger \"%s\" on relation \"%s\" has invalid arguments",
-							trigger->tgname, RelationGetRelationName(rel)),
-					 errhint("Drop the trigger and call occ.enable() again.")));
+		occ_trigger_settings(rel, trigger, &info->settings);
 		info->settings.version_column = pstrdup(info->settings.version_column);
 		info->enabled = true;
 		info->trigger_name = pstrdup(trigger->tgname);
@@ -471,7 +465,7 @@ occ_set_mode(PG_FUNCTION_ARGS)
  * tgargs holds the arguments one after the other, each ending in a NUL.
  */
 Datum
-occ_trigger_settings(PG_FUNCTION_ARGS)
+occ_decode_trigger_settings(PG_FUNCTION_ARGS)
 {
 	int			nargs = PG_GETARG_INT16(0);
 	bytea	   *raw = PG_GETARG_BYTEA_PP(1);

@@ -30,6 +30,7 @@
 #include "access/htup.h"
 #include "nodes/pg_list.h"
 #include "utils/relcache.h"
+#include "utils/reltrigger.h"
 
 /*
  * SQLSTATEs of occ.  Class 40 (transaction rollback) makes generic retry
@@ -113,6 +114,8 @@ extern char *occ_version_out(int64 value, Oid typid);
 /* trigger.c */
 extern bool occ_decode_trigger_args(int nargs, char **args,
 									OccTableSettings *settings);
+extern void occ_trigger_settings(Relation rel, Trigger *trigger,
+								 OccTableSettings *settings);
 
 /* report.c */
 extern void occ_report_stale(Relation rel, HeapTuple oldtuple,

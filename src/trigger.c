@@ -106,6 +106,21 @@ occ_decode_trigger_args(int nargs, char **args, OccTableSettings *settings)
 }
 
 /*
+ * The settings of the table that an occ trigger protects, or an error if
+ * the trigger was not created the way occ.enable creates it.
+ */
+void
+occ_trigger_settings(Relation rel, Trigger *trigger, OccTableSettings *settings)
+{
+	if (!occ_decode_trigger_args(trigger->tgnargs, trigger->tgargs, settings))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger \"%s\" on relation \"%s\" has invalid arguments",
+						trigger->tgname, RelationGetRelationName(rel)),
+				 errhint("Drop the trigger and call occ.enable() again.")));
+}
+
+/*
  * Build the per-statement cache for this trigger.
  */
 static OccTriggerCache *
@@ -120,13 +135,7 @@ build_cache(FunctionCallInfo fcinfo, TriggerData *trigdata)
 								   sizeof(OccTriggerCache));
 	cache->tgoid = trigger->tgoid;
 
-	if (!occ_decode_trigger_args(trigger->tgnargs, trigger->tgargs,
-								 &cache->settings))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("trigger \"%s\" on relation \"%s\" has invalid arguments",
-						trigger->tgname, RelationGetRelationName(rel)),
-				 errhint("Use occ.enable() to create the trigger.")));
+	occ_trigger_settings(rel, trigger, &cache->settings);
 
 	cache->attnum = get_attnum(RelationGetRelid(rel),
 							   cache->settings.version_column);
