@@ -136,6 +136,9 @@ build_cache(FunctionCallInfo fcinfo, TriggerData *trigdata)
 	cache->tgoid = trigger->tgoid;
 
 	occ_trigger_settings(rel, trigger, &cache->settings);
+	/* a relcache rebuild may free the trigger's arguments: keep a copy */
+	cache->settings.version_column =
+		MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, cache->settings.version_column);
 
 	cache->attnum = get_attnum(RelationGetRelid(rel),
 							   cache->settings.version_column);
@@ -345,7 +348,10 @@ occ_check_version(PG_FUNCTION_ARGS)
 
 	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 	{
-		/* The DELETE half of a cross-partition UPDATE checked above? */
+		/*
+		 * The DELETE half of a cross-partition UPDATE whose UPDATE half we
+		 * have just checked is not checked again.
+		 */
 		if (RelationGetRelid(rel) == checked_update.relid &&
 			ItemPointerEquals(&oldtuple->t_self, &checked_update.tid) &&
 			GetCurrentTransactionIdIfAny() == checked_update.xid &&
