@@ -117,15 +117,27 @@ extern bool occ_decode_trigger_args(int nargs, char **args,
 extern void occ_trigger_settings(Relation rel, Trigger *trigger,
 								 OccTableSettings *settings);
 
-/* report.c */
-extern void occ_report_stale(Relation rel, HeapTuple oldtuple,
-							 AttrNumber version_attnum, bool is_delete,
-							 bool from_if_match, const char *current,
-							 const char *expected)
-			pg_attribute_noreturn();
-extern void occ_report_missing(Relation rel, AttrNumber version_attnum,
-							   bool is_delete) pg_attribute_noreturn();
-extern void occ_report_bad_if_match(const char *text, const char *detail)
-			pg_attribute_noreturn();
+/*
+ * report.c.  These never return.  PostgreSQL 18 replaced the trailing
+ * pg_attribute_noreturn() with a leading pg_noreturn.
+ */
+#ifdef pg_noreturn
+#define OCC_NORETURN pg_noreturn
+#define OCC_NORETURN_AFTER
+#else
+#define OCC_NORETURN
+#define OCC_NORETURN_AFTER pg_attribute_noreturn()
+#endif
+
+OCC_NORETURN extern void occ_report_stale(Relation rel, HeapTuple oldtuple,
+										  AttrNumber version_attnum,
+										  bool is_delete, bool from_if_match,
+										  const char *current,
+										  const char *expected) OCC_NORETURN_AFTER;
+OCC_NORETURN extern void occ_report_missing(Relation rel,
+											AttrNumber version_attnum,
+											bool is_delete) OCC_NORETURN_AFTER;
+OCC_NORETURN extern void occ_report_bad_if_match(const char *text,
+												 const char *detail) OCC_NORETURN_AFTER;
 
 #endif							/* OCC_H */

@@ -38,7 +38,11 @@ describe_row_key(Relation rel, HeapTuple tuple)
 	char	   *result;
 	int			i;
 
+#if PG_VERSION_NUM >= 180000
+	indexoid = RelationGetPrimaryKeyIndex(rel, false);
+#else
 	indexoid = RelationGetPrimaryKeyIndex(rel);
+#endif
 	if (!OidIsValid(indexoid))
 		indexoid = RelationGetReplicaIndex(rel);
 	if (!OidIsValid(indexoid))

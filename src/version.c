@@ -26,6 +26,11 @@
 
 #include "occ.h"
 
+#if PG_VERSION_NUM < 150000
+/* strtoi64 appeared in PostgreSQL 15 */
+#define strtoi64(str, endptr, base) ((int64) strtoll(str, endptr, base))
+#endif
+
 /*
  * Can a column of type typid hold versions of the given kind?
  */
