@@ -8,6 +8,8 @@ INSERT INTO bank.accounts VALUES (1, 100);
 SELECT occ.enable('bank.accounts', 'row_version', mode => 'strict');
 UPDATE bank.accounts SET balance = 110, row_version = 1 WHERE id = 1;
 
+-- VERBOSITY verbose also prints LOCATION, the line in src/report.c that
+-- raised the error: an edit of report.c moves those lines here too.
 \set VERBOSITY verbose
 \set SHOW_CONTEXT never
 -- ==== 40V01: a stale write ====
