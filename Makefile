@@ -2,6 +2,7 @@
 
 MODULE_big = occ
 OBJS = \
+	src/ddl.o \
 	src/enable.o \
 	src/if_match.o \
 	src/occ.o \
@@ -11,7 +12,7 @@ OBJS = \
 	src/version.o
 
 EXTENSION = occ
-DATA = sql/occ--1.0.sql
+DATA = sql/occ--1.0.sql sql/occ--1.0--1.1.sql
 PGFILEDESC = "occ - optimistic concurrency control enforced by the database"
 
 # PostgreSQL's headers are not -Wextra clean; include them as system headers
@@ -19,7 +20,7 @@ PGFILEDESC = "occ - optimistic concurrency control enforced by the database"
 PG_CPPFLAGS = -isystem $(includedir_server)
 
 REGRESS = enable modes if_match delete timestamps partitions fk_cascade on_conflict \
-	merge identifiers privileges errors
+	merge identifiers privileges errors ddl upgrade
 REGRESS_OPTS = --load-extension=occ
 
 ISOLATION = stale_update stale_delete stale_repeatable_read

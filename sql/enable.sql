@@ -201,11 +201,12 @@ CREATE TRIGGER per_statement BEFORE UPDATE ON misuse FOR EACH STATEMENT
   EXECUTE FUNCTION occ.check_version('version', 'integer', 'lax');
 UPDATE misuse SET id = 2; \echo :LAST_ERROR_SQLSTATE
 DROP TRIGGER per_statement ON misuse;
+-- an occ trigger with arguments occ.enable would not write is refused
 CREATE TRIGGER bad_args BEFORE UPDATE ON misuse FOR EACH ROW
-  EXECUTE FUNCTION occ.check_version('version', 'integer');
-UPDATE misuse SET id = 2; \echo :LAST_ERROR_SQLSTATE
-SELECT occ.enable('misuse'); \echo :LAST_ERROR_SQLSTATE
-DROP TRIGGER bad_args ON misuse;
+  EXECUTE FUNCTION occ.check_version('version', 'integer'); \echo :LAST_ERROR_SQLSTATE
+CREATE TRIGGER bad_kind BEFORE UPDATE ON misuse FOR EACH ROW
+  EXECUTE FUNCTION occ.check_version('version', 'hash', 'lax'); \echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'misuse'::regclass;
 CREATE TRIGGER no_column BEFORE UPDATE ON misuse FOR EACH ROW
   EXECUTE FUNCTION occ.check_version('nothing', 'integer', 'lax');
 UPDATE misuse SET id = 2; \echo :LAST_ERROR_SQLSTATE

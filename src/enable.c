@@ -59,23 +59,6 @@ PG_FUNCTION_INFO_V1(occ_set_mode);
 PG_FUNCTION_INFO_V1(occ_decode_trigger_settings);
 
 /*
- * What the functions here learn about a table before they change it.  It is
- * gathered while the relation is open, then the relation is closed (keeping
- * its lock), because ALTER TABLE refuses to run on a relation that the
- * calling function still has open.  So everything here is copied.
- */
-typedef struct TableInfo
-{
-	char	   *qualified_name; /* schema-qualified, quoted */
-	char	   *name;
-	bool		enabled;		/* has an occ trigger */
-	char	   *trigger_name;
-	bool		trigger_is_clone;	/* inherited from a partitioned table */
-	char		trigger_enabled;	/* pg_trigger.tgenabled */
-	OccTableSettings settings;
-} TableInfo;
-
-/*
  * Raise an error if the argument is NULL.  Our SQL functions are not
  * STRICT, because a STRICT function would answer a NULL argument with a
  * silent NULL result, and nothing done.
@@ -97,37 +80,32 @@ occ_schema_name(FunctionCallInfo fcinfo)
 }
 
 /*
- * OID of occ.check_version(), looked up by its qualified name so that
- * nothing depends on search_path.
+ * Describe an open relation and its occ trigger, if any, in *info.  The
+ * trigger function is looked up by its name in occ's schema, so that
+ * nothing depends on search_path.  Everything is copied, so *info stays
+ * valid after the relation is closed.
  */
-static Oid
-trigger_function_oid(FunctionCallInfo fcinfo)
-{
-	List	   *name;
-
-	name = list_make2(makeString(occ_schema_name(fcinfo)),
-					  makeString("check_version"));
-	return LookupFuncName(name, 0, NULL, false);
-}
-
-/*
- * Find the occ trigger of an open relation and copy what we need of it.
- */
-static void
-find_occ_trigger(Relation rel, Oid trigger_function, TableInfo *info)
+void
+occ_table_info(Relation rel, const char *schema, OccTableInfo *info)
 {
 	TriggerDesc *trigdesc = rel->trigdesc;
 	int			i;
 
+	info->name = pstrdup(RelationGetRelationName(rel));
+	info->qualified_name =
+		quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+								   info->name);
+	info->trigger_function =
+		LookupFuncName(list_make2(makeString(pstrdup(schema)),
+								  makeString("check_version")),
+					   0, NULL, false);
 	info->enabled = false;
-	if (trigdesc == NULL)
-		return;
 
-	for (i = 0; i < trigdesc->numtriggers; i++)
+	for (i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
 	{
 		Trigger    *trigger = &trigdesc->triggers[i];
 
-		if (trigger->tgfoid != trigger_function)
+		if (trigger->tgfoid != info->trigger_function)
 			continue;
 
 		occ_trigger_settings(rel, trigger, &info->settings);
@@ -146,7 +124,7 @@ find_occ_trigger(Relation rel, Oid trigger_function, TableInfo *info)
  * is known of its occ trigger in *info.
  */
 static Relation
-open_table_for_alter(FunctionCallInfo fcinfo, Oid relid, TableInfo *info)
+open_table_for_alter(FunctionCallInfo fcinfo, Oid relid, OccTableInfo *info)
 {
 	Relation	rel;
 	char		relkind;
@@ -180,11 +158,7 @@ open_table_for_alter(FunctionCallInfo fcinfo, Oid relid, TableInfo *info)
 				 errmsg("\"%s\" is not a table", RelationGetRelationName(rel)),
 				 errdetail("occ protects ordinary and partitioned tables only.")));
 
-	info->name = pstrdup(RelationGetRelationName(rel));
-	info->qualified_name =
-		quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-								   info->name);
-	find_occ_trigger(rel, trigger_function_oid(fcinfo), info);
+	occ_table_info(rel, occ_schema_name(fcinfo), info);
 
 	return rel;
 }
@@ -192,8 +166,8 @@ open_table_for_alter(FunctionCallInfo fcinfo, Oid relid, TableInfo *info)
 /*
  * Execute one DDL command through SPI, as the current user.
  */
-static void
-execute_ddl(const char *sql)
+void
+occ_execute_ddl(const char *sql)
 {
 	SPI_connect();
 	if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
@@ -204,39 +178,39 @@ execute_ddl(const char *sql)
 /*
  * Create the occ trigger on the table.
  */
-static void
-create_trigger(FunctionCallInfo fcinfo, TableInfo *info, const char *trigger_name,
-			   const OccTableSettings *settings)
+void
+occ_create_trigger(const char *schema, OccTableInfo *info,
+				   const char *trigger_name, const OccTableSettings *settings)
 {
-	execute_ddl(psprintf("CREATE TRIGGER %s BEFORE UPDATE OR DELETE ON %s "
-						 "FOR EACH ROW EXECUTE FUNCTION %s.check_version(%s, %s, %s)",
-						 quote_identifier(trigger_name),
-						 info->qualified_name,
-						 quote_identifier(occ_schema_name(fcinfo)),
-						 quote_literal_cstr(settings->version_column),
-						 quote_literal_cstr(occ_kind_name(settings->kind)),
-						 quote_literal_cstr(occ_mode_name(settings->mode))));
+	occ_execute_ddl(psprintf("CREATE TRIGGER %s BEFORE UPDATE OR DELETE ON %s "
+							 "FOR EACH ROW EXECUTE FUNCTION %s.check_version(%s, %s, %s)",
+							 quote_identifier(trigger_name),
+							 info->qualified_name,
+							 quote_identifier(schema),
+							 quote_literal_cstr(settings->version_column),
+							 quote_literal_cstr(occ_kind_name(settings->kind)),
+							 quote_literal_cstr(occ_mode_name(settings->mode))));
 }
 
 /*
- * Give the table's trigger a new mode.  The arguments of a trigger cannot
+ * Give the table's trigger new settings.  The arguments of a trigger cannot
  * be altered, so it is dropped and created again, in one transaction and
- * under the AccessExclusiveLock we hold: no write can come in between.
+ * under the AccessExclusiveLock the caller holds: no write can come in
+ * between.  On a partitioned table PostgreSQL re-creates the partitions'
+ * clones with it.
  */
-static void
-replace_trigger(FunctionCallInfo fcinfo, TableInfo *info, OccMode mode)
+void
+occ_replace_trigger(const char *schema, OccTableInfo *info,
+					const OccTableSettings *settings)
 {
-	OccTableSettings settings = info->settings;
-
-	settings.mode = mode;
-	execute_ddl(psprintf("DROP TRIGGER %s ON %s",
-						 quote_identifier(info->trigger_name),
-						 info->qualified_name));
-	create_trigger(fcinfo, info, info->trigger_name, &settings);
+	occ_execute_ddl(psprintf("DROP TRIGGER %s ON %s",
+							 quote_identifier(info->trigger_name),
+							 info->qualified_name));
+	occ_create_trigger(schema, info, info->trigger_name, settings);
 }
 
 static void
-refuse_clone(TableInfo *info)
+refuse_clone(OccTableInfo *info)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -303,6 +277,32 @@ check_adopted_column(Relation rel, AttrNumber attnum, OccKind kind)
 }
 
 /*
+ * Refuse to enable a table whose own triggers already advance the version
+ * column, as hand-written optimistic-locking triggers do: two mechanisms
+ * would bump it twice, or fight over it.
+ */
+static void
+refuse_other_writers(Relation rel, const char *column)
+{
+	TriggerDesc *trigdesc = rel->trigdesc;
+	int			i;
+
+	for (i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
+	{
+		Trigger    *trigger = &trigdesc->triggers[i];
+
+		if (occ_trigger_writes_column(trigger, column))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("trigger \"%s\" of relation \"%s\" already sets column \"%s\"",
+							trigger->tgname, RelationGetRelationName(rel), column),
+					 errdetail("occ advances the version itself; two mechanisms must not advance one column."),
+					 errhint("Drop trigger \"%s\" first, then call occ.enable() again.",
+							 trigger->tgname)));
+	}
+}
+
+/*
  * occ.enable(tbl regclass, version_column name, kind text, mode text)
  */
 Datum
@@ -312,7 +312,7 @@ occ_enable(PG_FUNCTION_ARGS)
 	char	   *kind_name;
 	bool		mode_given;
 	Relation	rel;
-	TableInfo	info;
+	OccTableInfo	info;
 	AttrNumber	attnum = InvalidAttrNumber;
 	bool		needs_not_null = false;
 
@@ -340,6 +340,7 @@ occ_enable(PG_FUNCTION_ARGS)
 		attnum = get_attnum(RelationGetRelid(rel), settings.version_column);
 		if (attnum != InvalidAttrNumber)
 			needs_not_null = check_adopted_column(rel, attnum, settings.kind);
+		refuse_other_writers(rel, settings.version_column);
 	}
 	relation_close(rel, NoLock);
 
@@ -359,14 +360,14 @@ occ_enable(PG_FUNCTION_ARGS)
 		{
 			if (info.trigger_is_clone)
 				refuse_clone(&info);
-			replace_trigger(fcinfo, &info, settings.mode);
+			occ_replace_trigger(occ_schema_name(fcinfo), &info, &settings);
 		}
 		else if (info.trigger_enabled == TRIGGER_DISABLED ||
 				 info.trigger_enabled == TRIGGER_FIRES_ON_REPLICA)
 		{
 			if (info.trigger_is_clone)
 				refuse_clone(&info);
-			execute_ddl(psprintf("ALTER TABLE %s ENABLE TRIGGER %s",
+			occ_execute_ddl(psprintf("ALTER TABLE %s ENABLE TRIGGER %s",
 								 info.qualified_name,
 								 quote_identifier(info.trigger_name)));
 		}
@@ -379,7 +380,7 @@ occ_enable(PG_FUNCTION_ARGS)
 		 * The default is a constant or a stable expression, so PostgreSQL
 		 * stores it once in the catalog instead of rewriting the table.
 		 */
-		execute_ddl(psprintf("ALTER TABLE %s ADD COLUMN %s %s",
+		occ_execute_ddl(psprintf("ALTER TABLE %s ADD COLUMN %s %s",
 							 info.qualified_name,
 							 quote_identifier(settings.version_column),
 							 settings.kind == OCC_KIND_INTEGER ?
@@ -389,12 +390,12 @@ occ_enable(PG_FUNCTION_ARGS)
 	else if (needs_not_null)
 	{
 		/* Fails with PostgreSQL's own error if the column holds NULLs. */
-		execute_ddl(psprintf("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL",
+		occ_execute_ddl(psprintf("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL",
 							 info.qualified_name,
 							 quote_identifier(settings.version_column)));
 	}
 
-	create_trigger(fcinfo, &info, OCC_TRIGGER_NAME, &settings);
+	occ_create_trigger(occ_schema_name(fcinfo), &info, OCC_TRIGGER_NAME, &settings);
 	PG_RETURN_VOID();
 }
 
@@ -403,7 +404,7 @@ occ_enable(PG_FUNCTION_ARGS)
  * 55000 if it is not enabled.
  */
 static void
-lookup_enabled_table(FunctionCallInfo fcinfo, TableInfo *info)
+lookup_enabled_table(FunctionCallInfo fcinfo, OccTableInfo *info)
 {
 	Relation	rel;
 
@@ -426,16 +427,16 @@ lookup_enabled_table(FunctionCallInfo fcinfo, TableInfo *info)
 Datum
 occ_disable(PG_FUNCTION_ARGS)
 {
-	TableInfo	info;
+	OccTableInfo	info;
 
 	require_argument(fcinfo, 1, "drop_column");
 	lookup_enabled_table(fcinfo, &info);
 
-	execute_ddl(psprintf("DROP TRIGGER %s ON %s",
+	occ_execute_ddl(psprintf("DROP TRIGGER %s ON %s",
 						 quote_identifier(info.trigger_name),
 						 info.qualified_name));
 	if (PG_GETARG_BOOL(1))
-		execute_ddl(psprintf("ALTER TABLE %s DROP COLUMN %s",
+		occ_execute_ddl(psprintf("ALTER TABLE %s DROP COLUMN %s",
 							 info.qualified_name,
 							 quote_identifier(info.settings.version_column)));
 	PG_RETURN_VOID();
@@ -447,14 +448,17 @@ occ_disable(PG_FUNCTION_ARGS)
 Datum
 occ_set_mode(PG_FUNCTION_ARGS)
 {
-	TableInfo	info;
+	OccTableInfo	info;
 	OccMode		mode;
 
 	mode = mode_argument(fcinfo, 1);
 	lookup_enabled_table(fcinfo, &info);
 
 	if (info.settings.mode != mode)
-		replace_trigger(fcinfo, &info, mode);
+	{
+		info.settings.mode = mode;
+		occ_replace_trigger(occ_schema_name(fcinfo), &info, &info.settings);
+	}
 	PG_RETURN_VOID();
 }
 

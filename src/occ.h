@@ -21,6 +21,7 @@
  * src/trigger.c	the row trigger that checks and advances versions
  * src/report.c		the stale-write and missing-version errors
  * src/enable.c		occ.enable, occ.disable, occ.set_mode, occ.tables
+ * src/ddl.c		the DDL guard, and triggers that would also set the version
  *
  *-------------------------------------------------------------------------
  */
@@ -72,6 +73,22 @@ typedef struct OccTableSettings
 } OccTableSettings;
 
 /*
+ * A table as the SQL functions and the DDL guard see it: its name and its
+ * occ trigger, if any.  Everything is copied out of the relcache.
+ */
+typedef struct OccTableInfo
+{
+	char	   *qualified_name; /* schema-qualified, quoted */
+	char	   *name;
+	Oid			trigger_function;	/* OID of occ.check_version() */
+	bool		enabled;		/* has an occ trigger */
+	char	   *trigger_name;
+	bool		trigger_is_clone;	/* inherited from a partitioned table */
+	char		trigger_enabled;	/* pg_trigger.tgenabled */
+	OccTableSettings settings;
+} OccTableInfo;
+
+/*
  * occ.if_match as parsed.  A plain value is one entry; an entity-tag list
  * keeps its strong tags' contents in "values" and only counts weak ones,
  * which never match.
@@ -98,6 +115,18 @@ extern const char *occ_mode_name(OccMode mode);
 extern bool occ_mode_from_name(const char *name, OccMode *mode);
 extern const char *occ_kind_name(OccKind kind);
 extern bool occ_kind_from_name(const char *name, OccKind *kind);
+
+/* enable.c */
+extern void occ_table_info(Relation rel, const char *schema, OccTableInfo *info);
+extern void occ_execute_ddl(const char *sql);
+extern void occ_create_trigger(const char *schema, OccTableInfo *info,
+							   const char *trigger_name,
+							   const OccTableSettings *settings);
+extern void occ_replace_trigger(const char *schema, OccTableInfo *info,
+								const OccTableSettings *settings);
+
+/* ddl.c */
+extern bool occ_trigger_writes_column(Trigger *trigger, const char *column);
 
 /* if_match.c */
 extern void occ_parse_if_match(const char *text, OccIfMatch *result);

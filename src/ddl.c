@@ -1,0 +1,418 @@
+/*-------------------------------------------------------------------------
+ *
+ * ddl.c
+ *	  Keeping tables protected across DDL: the event trigger occ.ddl_guard,
+ *	  and the detection of other triggers that write the version column.
+ *
+ * A table's settings name its version column (see enable.c), so DDL on
+ * that column must either carry the protection along or be refused; it
+ * must never leave a table that occ.tables lists as protected unchecked.
+ * At the end of every ALTER TABLE, occ.ddl_guard looks at the occ triggers
+ * of the altered table and of its partitions and inheritance children:
+ *
+ *	- RENAME COLUMN of the version column: the trigger is re-created with
+ *	  the new name, in the same transaction;
+ *	- DROP COLUMN, a type that cannot hold versions, identity, generation
+ *	  or DROP NOT NULL: the ALTER TABLE is refused, which rolls it back.
+ *
+ * Renaming or moving the table itself needs nothing: the trigger does not
+ * name its table.  DISABLE TRIGGER, DROP TRIGGER, DETACH PARTITION and
+ * DROP EXTENSION ... CASCADE remove the protection visibly: the table is no
+ * longer listed in occ.tables.
+ *
+ * At the end of CREATE TRIGGER, it refuses a second occ trigger on a table
+ * and a trigger that would advance the version column behind occ's back
+ * (a hand-written "bump" trigger); occ.enable refuses to enable a table
+ * that already has one.  Two mechanisms must never advance one column.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_trigger.h"
+#include "commands/event_trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "nodes/parsenodes.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "occ.h"
+
+PG_FUNCTION_INFO_V1(occ_ddl_guard);
+
+/*
+ * Does the source text at "p" hold the identifier "name", either quoted
+ * exactly or unquoted (folded to lower case, as the parser would)?
+ * Returns the position after it, or NULL.
+ */
+static const char *
+match_identifier(const char *p, const char *name)
+{
+	if (*p == '"')
+	{
+		const char *n = name;
+
+		p++;
+		while (*n != '\0')
+		{
+			/* a doubled quote stands for one quote in the name */
+			if (*n == '"' && p[0] == '"' && p[1] == '"')
+				p += 2;
+			else if (*n != '"' && *p == *n)
+				p++;
+			else
+				return NULL;
+			n++;
+		}
+		return *p == '"' ? p + 1 : NULL;
+	}
+
+	for (; *name != '\0'; name++, p++)
+		if (*p == '\0' || pg_tolower((unsigned char) *p) != *name)
+			return NULL;
+	if (isalnum((unsigned char) *p) || *p == '_' || *p == '$')
+		return NULL;
+	return p;
+}
+
+/*
+ * Does the word ending just before "end" in "src" start a statement, so
+ * that "NEW.col = ..." after it is an assignment rather than a comparison?
+ */
+static bool
+follows_statement_start(const char *src, const char *end)
+{
+	static const char *const starters[] = {"begin", "then", "else", "loop"};
+	const char *p = end;
+	const char *word_end;
+	int			i;
+
+	while (p > src && isspace((unsigned char) p[-1]))
+		p--;
+	if (p == src || p[-1] == ';')
+		return true;
+	word_end = p;
+	while (p > src && isalpha((unsigned char) p[-1]))
+		p--;
+	for (i = 0; i < (int) lengthof(starters); i++)
+		if ((size_t) (word_end - p) == strlen(starters[i]) &&
+			pg_strncasecmp(p, starters[i], word_end - p) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Does the source of a trigger function assign NEW.<column>?  A textual
+ * check, good for the triggers people write by hand in PL/pgSQL and the
+ * like: "NEW.version := ...", or "NEW.version = ..." as a statement.
+ */
+static bool
+source_assigns_column(const char *src, const char *column)
+{
+	const char *p;
+
+	for (p = src; *p != '\0'; p++)
+	{
+		const char *q;
+
+		if (pg_strncasecmp(p, "new", 3) != 0 ||
+			(p > src && (isalnum((unsigned char) p[-1]) || p[-1] == '_')))
+			continue;
+		q = p + 3;
+		while (isspace((unsigned char) *q))
+			q++;
+		if (*q != '.')
+			continue;
+		q++;
+		while (isspace((unsigned char) *q))
+			q++;
+		q = match_identifier(q, column);
+		if (q == NULL)
+			continue;
+		while (isspace((unsigned char) *q))
+			q++;
+		if (q[0] == ':' && q[1] == '=')
+			return true;
+		if (q[0] == '=' && q[1] != '=' && follows_statement_start(src, p))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Would this trigger, other than occ's own, advance "column" on UPDATE?
+ * It must fire BEFORE UPDATE for each row, and either be written in C
+ * with the column among its arguments (as contrib's moddatetime is), or
+ * assign NEW.<column> in its source.
+ */
+bool
+occ_trigger_writes_column(Trigger *trigger, const char *column)
+{
+	HeapTuple	proctup;
+	Form_pg_proc proc;
+	bool		writes = false;
+
+	if (!TRIGGER_FOR_ROW(trigger->tgtype) ||
+		!TRIGGER_FOR_BEFORE(trigger->tgtype) ||
+		!TRIGGER_FOR_UPDATE(trigger->tgtype))
+		return false;
+
+	proctup = SearchSysCache1(PROCOID, ObjectIdGetDatum(trigger->tgfoid));
+	if (!HeapTupleIsValid(proctup))
+		elog(ERROR, "cache lookup failed for function %u", trigger->tgfoid);
+	proc = (Form_pg_proc) GETSTRUCT(proctup);
+
+	if (proc->prolang == ClanguageId)
+	{
+		int			i;
+
+		for (i = 0; i < trigger->tgnargs; i++)
+			if (strcmp(trigger->tgargs[i], column) == 0)
+				writes = true;
+	}
+	else if (proc->prolang != INTERNALlanguageId)
+	{
+		Datum		src;
+		bool		isnull;
+
+		src = SysCacheGetAttr(PROCOID, proctup, Anum_pg_proc_prosrc, &isnull);
+		if (!isnull)
+			writes = source_assigns_column(TextDatumGetCString(src), column);
+	}
+
+	ReleaseSysCache(proctup);
+	return writes;
+}
+
+/*
+ * Refuse DDL that left the version column of an occ trigger unusable.
+ */
+static void
+check_version_column(Relation rel, const OccTableSettings *settings)
+{
+	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), settings->version_column);
+	Form_pg_attribute attr;
+
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("cannot drop version column \"%s\" of relation \"%s\"",
+						settings->version_column, RelationGetRelationName(rel)),
+				 errdetail("occ checks writes to \"%s\" with this column.",
+						   RelationGetRelationName(rel)),
+				 errhint("Call occ.disable() first.")));
+
+	attr = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+	if (!occ_type_fits_kind(attr->atttypid, settings->kind))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot change the type of version column \"%s\" of relation \"%s\" to %s",
+						settings->version_column, RelationGetRelationName(rel),
+						format_type_be(attr->atttypid)),
+				 errdetail("Columns of %s versions must be of type %s.",
+						   occ_kind_name(settings->kind),
+						   settings->kind == OCC_KIND_INTEGER ?
+						   "smallint, integer or bigint" :
+						   "timestamp or timestamp with time zone"),
+				 errhint("Call occ.disable() first.")));
+	if (attr->attidentity || attr->attgenerated)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("version column \"%s\" of relation \"%s\" cannot be an identity or generated column",
+						settings->version_column, RelationGetRelationName(rel)),
+				 errhint("Call occ.disable() first.")));
+	if (!attr->attnotnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("version column \"%s\" of relation \"%s\" must stay NOT NULL",
+						settings->version_column, RelationGetRelationName(rel)),
+				 errhint("Call occ.disable() first.")));
+}
+
+/*
+ * After an ALTER TABLE of relid: follow a renamed version column, refuse
+ * anything else that broke one.  old_name and new_name describe a RENAME
+ * COLUMN, or are NULL.  Every partition and inheritance child is looked at,
+ * since ALTER TABLE recurses to them, and a child may be enabled on its
+ * own.
+ */
+static void
+guard_altered_table(const char *schema, Oid relid,
+					const char *old_name, const char *new_name)
+{
+	List	   *relids = find_all_inheritors(relid, NoLock, NULL);
+	ListCell   *lc;
+
+	foreach(lc, relids)
+	{
+		Relation	rel = relation_open(lfirst_oid(lc), NoLock);
+		OccTableInfo info;
+
+		occ_table_info(rel, schema, &info);
+
+		/* A partition's clone is re-created along with its parent's. */
+		if (info.enabled && !info.trigger_is_clone)
+		{
+			if (old_name != NULL &&
+				strcmp(info.settings.version_column, old_name) == 0)
+			{
+				OccTableSettings settings = info.settings;
+
+				/* ALTER TABLE refuses to run on a relation we hold open. */
+				relation_close(rel, NoLock);
+				settings.version_column = new_name;
+				occ_replace_trigger(schema, &info, &settings);
+				continue;
+			}
+			check_version_column(rel, &info.settings);
+		}
+		relation_close(rel, NoLock);
+	}
+}
+
+/*
+ * After a CREATE TRIGGER on relid: refuse a trigger that would make two
+ * mechanisms advance the version column, be it a second occ trigger or a
+ * trigger that sets the column itself.
+ */
+static void
+guard_new_trigger(const char *schema, Oid relid, const char *trigger_name)
+{
+	Relation	rel = relation_open(relid, NoLock);
+	TriggerDesc *trigdesc = rel->trigdesc;
+	OccTableInfo info;
+	int			occ_triggers = 0;
+	int			i;
+
+	occ_table_info(rel, schema, &info);
+	for (i = 0; info.enabled && i < trigdesc->numtriggers; i++)
+	{
+		Trigger    *trigger = &trigdesc->triggers[i];
+
+		if (trigger->tgfoid == info.trigger_function)
+			occ_triggers++;
+		else if (strcmp(trigger->tgname, trigger_name) == 0 &&
+				 occ_trigger_writes_column(trigger, info.settings.version_column))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("trigger \"%s\" would set version column \"%s\" of relation \"%s\"",
+							trigger->tgname, info.settings.version_column,
+							RelationGetRelationName(rel)),
+					 errdetail("occ advances the version itself; two mechanisms must not advance one column.")));
+	}
+	if (occ_triggers > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("relation \"%s\" already has an occ trigger",
+						RelationGetRelationName(rel)),
+				 errhint("Use occ.set_mode() to change its settings.")));
+	relation_close(rel, NoLock);
+}
+
+/*
+ * The tables and triggers that the DDL command being completed created or
+ * altered, as pg_event_trigger_ddl_commands() reports them: by OID, so
+ * that nothing is resolved by name again under our pinned search_path.
+ * Returns a list of (relid, trigger name or NULL) pairs.  The query is
+ * not read-only, so that it sees the catalog rows the command just wrote.
+ */
+typedef struct DdlTarget
+{
+	Oid			relid;
+	char	   *trigger_name;	/* set for CREATE TRIGGER */
+} DdlTarget;
+
+static List *
+ddl_targets(void)
+{
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	List	   *targets = NIL;
+	uint64		i;
+
+	SPI_connect();
+	if (SPI_execute("SELECT coalesce(t.tgrelid, c.objid), t.tgname"
+					"  FROM pg_catalog.pg_event_trigger_ddl_commands() c"
+					"  LEFT JOIN pg_catalog.pg_trigger t"
+					"    ON c.classid = 'pg_catalog.pg_trigger'::pg_catalog.regclass"
+					"   AND t.oid = c.objid"
+					" WHERE c.classid IN ('pg_catalog.pg_class'::pg_catalog.regclass,"
+					"                     'pg_catalog.pg_trigger'::pg_catalog.regclass)",
+					false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the DDL commands of this event");
+
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	tupdesc = SPI_tuptable->tupdesc;
+		MemoryContext spi_cxt;
+		DdlTarget  *target;
+		bool		isnull;
+		char	   *name = SPI_getvalue(tuple, tupdesc, 2);
+
+		spi_cxt = MemoryContextSwitchTo(caller_cxt);
+		target = palloc(sizeof(DdlTarget));
+		target->relid = DatumGetObjectId(SPI_getbinval(tuple, tupdesc, 1, &isnull));
+		target->trigger_name = name ? pstrdup(name) : NULL;
+		targets = lappend(targets, target);
+		MemoryContextSwitchTo(spi_cxt);
+	}
+	SPI_finish();
+
+	return targets;
+}
+
+/*
+ * occ.ddl_guard() -- event trigger on ddl_command_end for ALTER TABLE and
+ * CREATE TRIGGER.
+ */
+Datum
+occ_ddl_guard(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata;
+	const char *old_name = NULL;
+	const char *new_name = NULL;
+	char	   *schema;
+	ListCell   *lc;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" was not called by event trigger manager",
+						"occ.ddl_guard")));
+
+	trigdata = (EventTriggerData *) fcinfo->context;
+	schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
+
+	if (IsA(trigdata->parsetree, RenameStmt))
+	{
+		RenameStmt *stmt = (RenameStmt *) trigdata->parsetree;
+
+		if (stmt->renameType != OBJECT_COLUMN)
+			PG_RETURN_VOID();	/* renaming a table changes nothing for us */
+		old_name = stmt->subname;
+		new_name = stmt->newname;
+	}
+
+	foreach(lc, ddl_targets())
+	{
+		DdlTarget  *target = lfirst(lc);
+
+		/* A table dropped by the same command has nothing to guard. */
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(target->relid)))
+			continue;
+		if (target->trigger_name != NULL)
+			guard_new_trigger(schema, target->relid, target->trigger_name);
+		else
+			guard_altered_table(schema, target->relid, old_name, new_name);
+	}
+
+	PG_RETURN_VOID();
+}
