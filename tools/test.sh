@@ -20,9 +20,9 @@ as_cluster_user env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" \
 cat "$WORK/installcheck.log"
 
 # One closing line for the whole suite, counting pg_regress and isolation
-# tests alike.
-passed=$(grep -Ec '^(ok|test|permutation) .* \.\.\. ok|^ok [0-9]' "$WORK/installcheck.log" || true)
-failed=$(grep -Ec '\.\.\. FAILED|^not ok [0-9]' "$WORK/installcheck.log" || true)
+# tests ("test name ... ok") and TAP test files ("t/name.pl .... ok").
+passed=$(grep -Ec '^test .* \.\.\. ok|^t/.*\.pl \.+ ok' "$WORK/installcheck.log" || true)
+failed=$(grep -Ec '\.\.\. FAILED|^t/.*\.pl \.+ (Dubious|Failed|[^o])' "$WORK/installcheck.log" || true)
 [ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
 
 if [ "$status" -ne 0 ]; then
