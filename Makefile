@@ -26,6 +26,8 @@ REGRESS_OPTS = --load-extension=occ
 ISOLATION = stale_update stale_delete stale_repeatable_read
 ISOLATION_OPTS = --load-extension=occ
 
+TAP_TESTS = 1
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
