@@ -186,9 +186,39 @@ SELECT count(*) AS listed FROM occ.tables WHERE table_name = 'accounts'::regclas
 SELECT occ.enable('accounts');
 SELECT count(*) AS listed FROM occ.tables WHERE table_name = 'accounts'::regclass;
 
--- ==== the trigger refuses to be used any other way ====
-CREATE TABLE misuse (id int, version bigint NOT NULL DEFAULT 1);
+-- ==== an occ trigger made by hand must be one occ.enable could make ====
+CREATE TABLE misuse (id int, version bigint NOT NULL DEFAULT 1, label text);
 INSERT INTO misuse VALUES (1);
+CREATE TRIGGER after_row AFTER UPDATE OR DELETE ON misuse FOR EACH ROW
+  EXECUTE FUNCTION occ.check_version('version', 'integer', 'lax'); \echo :LAST_ERROR_SQLSTATE
+CREATE TRIGGER on_insert BEFORE INSERT ON misuse FOR EACH ROW
+  EXECUTE FUNCTION occ.check_version('version', 'integer', 'lax'); \echo :LAST_ERROR_SQLSTATE
+CREATE TRIGGER update_only BEFORE UPDATE ON misuse FOR EACH ROW
+  EXECUTE FUNCTION occ.check_version('version', 'integer', 'lax'); \echo :LAST_ERROR_SQLSTATE
+CREATE TRIGGER some_columns BEFORE UPDATE OF label OR DELETE ON misuse FOR EACH ROW
+  EXECUTE FUNCTION occ.check_version('version', 'integer', 'lax'); \echo :LAST_ERROR_SQLSTATE
+CREATE TRIGGER some_rows BEFORE UPDATE OR DELETE ON misuse FOR EACH ROW WHEN (OLD.id > 5)
+  EXECUTE FUNCTION occ.check_version('version', 'integer', 'lax'); \echo :LAST_ERROR_SQLSTATE
+CREATE TRIGGER bad_args BEFORE UPDATE OR DELETE ON misuse FOR EACH ROW
+  EXECUTE FUNCTION occ.check_version('version', 'integer'); \echo :LAST_ERROR_SQLSTATE
+CREATE TRIGGER bad_kind BEFORE UPDATE OR DELETE ON misuse FOR EACH ROW
+  EXECUTE FUNCTION occ.check_version('version', 'hash', 'lax'); \echo :LAST_ERROR_SQLSTATE
+CREATE TRIGGER no_column BEFORE UPDATE OR DELETE ON misuse FOR EACH ROW
+  EXECUTE FUNCTION occ.check_version('nothing', 'integer', 'lax'); \echo :LAST_ERROR_SQLSTATE
+CREATE TRIGGER text_column BEFORE UPDATE OR DELETE ON misuse FOR EACH ROW
+  EXECUTE FUNCTION occ.check_version('label', 'integer', 'lax'); \echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'misuse'::regclass;
+-- one made exactly as occ.enable makes it is accepted, and listed
+CREATE TRIGGER by_hand BEFORE UPDATE OR DELETE ON misuse FOR EACH ROW
+  EXECUTE FUNCTION occ.check_version('version', 'integer', 'strict');
+SELECT table_name, version_column, mode FROM occ.tables WHERE table_name = 'misuse'::regclass;
+DROP TRIGGER by_hand ON misuse;
+
+-- ==== the trigger function itself refuses to be misused ====
+-- With the DDL guard switched off, as a superuser could, such triggers can
+-- be made; they are not listed as protection, and they fail every write
+-- they fire for rather than let it pass unchecked.
+ALTER EVENT TRIGGER occ_ddl_guard DISABLE;
 CREATE TRIGGER after_row AFTER UPDATE ON misuse FOR EACH ROW
   EXECUTE FUNCTION occ.check_version('version', 'integer', 'lax');
 UPDATE misuse SET id = 2; \echo :LAST_ERROR_SQLSTATE
@@ -201,16 +231,22 @@ CREATE TRIGGER per_statement BEFORE UPDATE ON misuse FOR EACH STATEMENT
   EXECUTE FUNCTION occ.check_version('version', 'integer', 'lax');
 UPDATE misuse SET id = 2; \echo :LAST_ERROR_SQLSTATE
 DROP TRIGGER per_statement ON misuse;
--- an occ trigger with arguments occ.enable would not write is refused
-CREATE TRIGGER bad_args BEFORE UPDATE ON misuse FOR EACH ROW
-  EXECUTE FUNCTION occ.check_version('version', 'integer'); \echo :LAST_ERROR_SQLSTATE
-CREATE TRIGGER bad_kind BEFORE UPDATE ON misuse FOR EACH ROW
-  EXECUTE FUNCTION occ.check_version('version', 'hash', 'lax'); \echo :LAST_ERROR_SQLSTATE
-SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'misuse'::regclass;
-CREATE TRIGGER no_column BEFORE UPDATE ON misuse FOR EACH ROW
+CREATE TRIGGER update_only BEFORE UPDATE ON misuse FOR EACH ROW
+  EXECUTE FUNCTION occ.check_version('version', 'integer', 'lax');
+SELECT count(*) AS listed FROM occ.tables WHERE table_name = 'misuse'::regclass;
+UPDATE misuse SET id = 2; \echo :LAST_ERROR_SQLSTATE
+SELECT occ.enable('misuse'); \echo :LAST_ERROR_SQLSTATE
+DROP TRIGGER update_only ON misuse;
+CREATE TRIGGER bad_args BEFORE UPDATE OR DELETE ON misuse FOR EACH ROW
+  EXECUTE FUNCTION occ.check_version('version', 'integer');
+SELECT count(*) AS listed FROM occ.tables WHERE table_name = 'misuse'::regclass;
+UPDATE misuse SET id = 2; \echo :LAST_ERROR_SQLSTATE
+DROP TRIGGER bad_args ON misuse;
+CREATE TRIGGER no_column BEFORE UPDATE OR DELETE ON misuse FOR EACH ROW
   EXECUTE FUNCTION occ.check_version('nothing', 'integer', 'lax');
 UPDATE misuse SET id = 2; \echo :LAST_ERROR_SQLSTATE
 DROP TRIGGER no_column ON misuse;
+ALTER EVENT TRIGGER occ_ddl_guard ENABLE;
 SELECT occ.check_version(); \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM misuse ORDER BY id;
 

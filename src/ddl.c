@@ -279,6 +279,27 @@ guard_altered_table(const char *schema, Oid relid,
 }
 
 /*
+ * An occ trigger created by hand must be one occ.enable could have made,
+ * for a column that can hold its versions.  (occ_table_info has already
+ * checked its definition and arguments, raising an error if they are not.)
+ */
+static void
+check_new_occ_trigger(Relation rel, Trigger *trigger)
+{
+	OccTableSettings settings;
+	AttrNumber	attnum;
+
+	occ_trigger_settings(rel, trigger, &settings);
+	attnum = get_attnum(RelationGetRelid(rel), settings.version_column);
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						settings.version_column, RelationGetRelationName(rel))));
+	(void) occ_check_adopted_column(rel, attnum, settings.kind);
+}
+
+/*
  * After a CREATE TRIGGER on relid: refuse a trigger that would make two
  * mechanisms advance the version column, be it a second occ trigger or a
  * trigger that sets the column itself.
@@ -288,6 +309,7 @@ guard_new_trigger(const char *schema, Oid relid, const char *trigger_name)
 {
 	Relation	rel = relation_open(relid, NoLock);
 	TriggerDesc *trigdesc = rel->trigdesc;
+	Trigger    *new_trigger = NULL;
 	OccTableInfo info;
 	int			occ_triggers = 0;
 	int			i;
@@ -299,21 +321,29 @@ guard_new_trigger(const char *schema, Oid relid, const char *trigger_name)
 
 		if (trigger->tgfoid == info.trigger_function)
 			occ_triggers++;
-		else if (strcmp(trigger->tgname, trigger_name) == 0 &&
-				 occ_trigger_writes_column(trigger, info.settings.version_column))
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("trigger \"%s\" would set version column \"%s\" of relation \"%s\"",
-							trigger->tgname, info.settings.version_column,
-							RelationGetRelationName(rel)),
-					 errdetail("occ advances the version itself; two mechanisms must not advance one column.")));
+		if (strcmp(trigger->tgname, trigger_name) == 0)
+			new_trigger = trigger;
 	}
+
 	if (occ_triggers > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("relation \"%s\" already has an occ trigger",
 						RelationGetRelationName(rel)),
 				 errhint("Use occ.set_mode() to change its settings.")));
+
+	if (new_trigger == NULL)
+		;						/* the table is not enabled: nothing to guard */
+	else if (new_trigger->tgfoid == info.trigger_function)
+		check_new_occ_trigger(rel, new_trigger);
+	else if (occ_trigger_writes_column(new_trigger, info.settings.version_column))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("trigger \"%s\" would set version column \"%s\" of relation \"%s\"",
+						new_trigger->tgname, info.settings.version_column,
+						RelationGetRelationName(rel)),
+				 errdetail("occ advances the version itself; two mechanisms must not advance one column.")));
+
 	relation_close(rel, NoLock);
 }
 

@@ -42,6 +42,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
@@ -145,18 +146,18 @@ open_table_for_alter(FunctionCallInfo fcinfo, Oid relid, OccTableInfo *info)
 
 	rel = relation_open(relid, AccessExclusiveLock);
 
-	if (IsSystemRelation(rel))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied: \"%s\" is a system catalog",
-						RelationGetRelationName(rel))));
-
 	if (rel->rd_rel->relkind != RELKIND_RELATION &&
 		rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a table", RelationGetRelationName(rel)),
 				 errdetail("occ protects ordinary and partitioned tables only.")));
+
+	if (IsSystemRelation(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied: \"%s\" is a system catalog",
+						RelationGetRelationName(rel))));
 
 	occ_table_info(rel, occ_schema_name(fcinfo), info);
 
@@ -241,8 +242,8 @@ mode_argument(FunctionCallInfo fcinfo, int argno)
  * Check that an existing column can serve as the version column.  Returns
  * whether it still needs to be made NOT NULL.
  */
-static bool
-check_adopted_column(Relation rel, AttrNumber attnum, OccKind kind)
+bool
+occ_check_adopted_column(Relation rel, AttrNumber attnum, OccKind kind)
 {
 	Form_pg_attribute attr;
 
@@ -339,7 +340,7 @@ occ_enable(PG_FUNCTION_ARGS)
 	{
 		attnum = get_attnum(RelationGetRelid(rel), settings.version_column);
 		if (attnum != InvalidAttrNumber)
-			needs_not_null = check_adopted_column(rel, attnum, settings.kind);
+			needs_not_null = occ_check_adopted_column(rel, attnum, settings.kind);
 		refuse_other_writers(rel, settings.version_column);
 	}
 	relation_close(rel, NoLock);
@@ -491,7 +492,8 @@ occ_decode_trigger_settings(PG_FUNCTION_ARGS)
 	{
 		size_t		len = strnlen(p, end - p);
 
-		if (p + len >= end)
+		/* each argument ends in a NUL, and is text in the database encoding */
+		if (p + len >= end || !pg_verifymbstr(p, len, true))
 			break;
 		args[i] = pnstrdup(p, len);
 		p += len + 1;
@@ -499,8 +501,11 @@ occ_decode_trigger_settings(PG_FUNCTION_ARGS)
 	if (i != nargs || !occ_decode_trigger_args(nargs, args, &settings))
 		PG_RETURN_NULL();
 
+	/* a name longer than a column name can be is cut at a character boundary */
 	column = palloc0(NAMEDATALEN);
-	namestrcpy(column, settings.version_column);
+	memcpy(NameStr(*column), settings.version_column,
+		   pg_mbcliplen(settings.version_column, strlen(settings.version_column),
+						NAMEDATALEN - 1));
 	values[0] = NameGetDatum(column);
 	values[1] = CStringGetTextDatum(occ_kind_name(settings.kind));
 	if (settings.mode == OCC_MODE_DEFAULT)

@@ -119,6 +119,8 @@ extern bool occ_kind_from_name(const char *name, OccKind *kind);
 /* enable.c */
 extern void occ_table_info(Relation rel, const char *schema, OccTableInfo *info);
 extern void occ_execute_ddl(const char *sql);
+extern bool occ_check_adopted_column(Relation rel, AttrNumber attnum,
+									 OccKind kind);
 extern void occ_create_trigger(const char *schema, OccTableInfo *info,
 							   const char *trigger_name,
 							   const OccTableSettings *settings);
@@ -143,6 +145,7 @@ extern char *occ_version_out(int64 value, Oid typid);
 /* trigger.c */
 extern bool occ_decode_trigger_args(int nargs, char **args,
 									OccTableSettings *settings);
+extern bool occ_trigger_is_well_formed(Trigger *trigger);
 extern void occ_trigger_settings(Relation rel, Trigger *trigger,
 								 OccTableSettings *settings);
 

@@ -44,6 +44,7 @@
 #include "access/htup_details.h"
 #include "access/sysattr.h"
 #include "access/xact.h"
+#include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "nodes/bitmapset.h"
@@ -106,12 +107,33 @@ occ_decode_trigger_args(int nargs, char **args, OccTableSettings *settings)
 }
 
 /*
+ * Is the trigger defined the way occ.enable defines it: BEFORE UPDATE OR
+ * DELETE, FOR EACH ROW, firing for every such write (no WHEN condition, no
+ * column list)?  Anything else would protect only some writes.
+ */
+bool
+occ_trigger_is_well_formed(Trigger *trigger)
+{
+	return trigger->tgtype == (TRIGGER_TYPE_ROW | TRIGGER_TYPE_BEFORE |
+							   TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE) &&
+		trigger->tgqual == NULL &&
+		trigger->tgnattr == 0;
+}
+
+/*
  * The settings of the table that an occ trigger protects, or an error if
  * the trigger was not created the way occ.enable creates it.
  */
 void
 occ_trigger_settings(Relation rel, Trigger *trigger, OccTableSettings *settings)
 {
+	if (!occ_trigger_is_well_formed(trigger))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger \"%s\" on relation \"%s\" is not defined the way occ.enable() defines it",
+						trigger->tgname, RelationGetRelationName(rel)),
+				 errdetail("An occ trigger must fire BEFORE UPDATE OR DELETE FOR EACH ROW, with no WHEN condition and no column list."),
+				 errhint("Drop the trigger and call occ.enable() again.")));
 	if (!occ_decode_trigger_args(trigger->tgnargs, trigger->tgargs, settings))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),

@@ -145,8 +145,30 @@ parse_timestamp(const char *text, bool with_zone, int64 *result)
 	if (DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &tz, &extra) != 0)
 		return false;
 #else
-	if (DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &tz) != 0)
-		return false;
+	{
+		/*
+		 * Before PostgreSQL 16, DecodeDateTime raises an error of its own
+		 * for an unknown time zone name instead of returning a code.  Turn
+		 * it into the answer "cannot be read"; the caller raises an error
+		 * at once, so nothing runs on after the caught one.
+		 */
+		MemoryContext cxt = CurrentMemoryContext;
+		int			dterr = 0;
+
+		PG_TRY();
+		{
+			dterr = DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &tz);
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(cxt);
+			FlushErrorState();
+			dterr = -1;
+		}
+		PG_END_TRY();
+		if (dterr != 0)
+			return false;
+	}
 #endif
 
 	switch (dtype)
@@ -173,7 +195,8 @@ parse_timestamp(const char *text, bool with_zone, int64 *result)
 
 /*
  * Parse the text form of a version for a column of type typid.  Returns
- * false if it cannot be read.  The value is taken exactly as written, not
+ * false if it cannot be read, and the caller must then raise an error (see
+ * parse_timestamp for why it may not carry on).  The value is taken exactly as written, not
  * rounded to the column's precision: it must equal what the writer read.
  */
 bool
@@ -184,7 +207,10 @@ occ_parse_version(const char *text, Oid typid, int64 *result)
 		case INT2OID:
 		case INT4OID:
 		case INT8OID:
-			return parse_integer(text, result);
+			/* a value the column cannot hold is unreadable, not stale */
+			return parse_integer(text, result) &&
+				*result >= -integer_type_max(typid) - 1 &&
+				*result <= integer_type_max(typid);
 		case TIMESTAMPOID:
 			return parse_timestamp(text, false, result);
 		case TIMESTAMPTZOID:
