@@ -4,15 +4,17 @@ MODULE_big = occ
 OBJS = \
 	src/ddl.o \
 	src/enable.o \
+	src/http.o \
 	src/if_match.o \
 	src/occ.o \
 	src/report.o \
 	src/settings.o \
 	src/trigger.o \
-	src/version.o
+	src/version.o \
+	src/wrappers.o
 
 EXTENSION = occ
-DATA = sql/occ--1.0.sql sql/occ--1.0--1.1.sql
+DATA = sql/occ--1.0.sql sql/occ--1.0--1.1.sql sql/occ--1.1--1.2.sql
 PGFILEDESC = "occ - optimistic concurrency control enforced by the database"
 
 # PostgreSQL's headers are not -Wextra clean; include them as system headers
@@ -20,7 +22,7 @@ PGFILEDESC = "occ - optimistic concurrency control enforced by the database"
 PG_CPPFLAGS = -isystem $(includedir_server)
 
 REGRESS = enable modes if_match delete timestamps partitions fk_cascade on_conflict \
-	merge identifiers privileges errors ddl upgrade bad_input
+	merge identifiers wrappers postgrest privileges errors ddl upgrade bad_input
 REGRESS_OPTS = --load-extension=occ
 
 ISOLATION = stale_update stale_delete stale_repeatable_read

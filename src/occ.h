@@ -20,6 +20,8 @@
  * src/version.c	version values: reading, advancing, parsing, printing
  * src/trigger.c	the row trigger that checks and advances versions
  * src/report.c		the stale-write and missing-version errors
+ * src/http.c		entity tags, the http error style, the ETag header
+ * src/wrappers.c	occ.update and occ.delete for RPC-style callers
  * src/enable.c		occ.enable, occ.disable, occ.set_mode, occ.tables
  * src/ddl.c		the DDL guard, and triggers that would also set the version
  *
@@ -41,6 +43,21 @@
  */
 #define ERRCODE_OCC_STALE_VERSION		MAKE_SQLSTATE('4','0','V','0','1')
 #define ERRCODE_OCC_VERSION_REQUIRED	MAKE_SQLSTATE('2','3','V','0','1')
+
+/*
+ * The same two errors in the "http" error style (occ.error_style): PostgREST
+ * answers SQLSTATE PTxyz with HTTP status xyz, here 412 Precondition Failed
+ * and 428 Precondition Required.
+ */
+#define ERRCODE_OCC_HTTP_PRECONDITION_FAILED	MAKE_SQLSTATE('P','T','4','1','2')
+#define ERRCODE_OCC_HTTP_PRECONDITION_REQUIRED	MAKE_SQLSTATE('P','T','4','2','8')
+
+/* How occ reports its errors: occ.error_style. */
+typedef enum OccErrorStyle
+{
+	OCC_ERROR_STYLE_SQLSTATE,	/* 40V01, 23V01 */
+	OCC_ERROR_STYLE_HTTP		/* PT412, PT428 */
+} OccErrorStyle;
 
 /* Name of the trigger that occ.enable creates. */
 #define OCC_TRIGGER_NAME		"occ_version"
@@ -108,6 +125,7 @@ typedef struct OccIfMatch
 
 /* settings.c */
 extern int	occ_default_mode;
+extern int	occ_error_style;
 extern char *occ_if_match;
 extern uint64 occ_if_match_generation;
 extern void occ_define_settings(void);
@@ -129,6 +147,10 @@ extern void occ_replace_trigger(const char *schema, OccTableInfo *info,
 
 /* ddl.c */
 extern bool occ_trigger_writes_column(Trigger *trigger, const char *column);
+
+/* http.c */
+extern char *occ_version_etag(int64 value, Oid typid);
+extern void occ_set_response_etag(int64 version, Oid typid);
 
 /* if_match.c */
 extern void occ_parse_if_match(const char *text, OccIfMatch *result);

@@ -79,7 +79,9 @@ occ_report_stale(Relation rel, HeapTuple oldtuple, AttrNumber version_attnum,
 	char	   *key = describe_row_key(rel, oldtuple);
 
 	ereport(ERROR,
-			(errcode(ERRCODE_OCC_STALE_VERSION),
+			(errcode(occ_error_style == OCC_ERROR_STYLE_HTTP ?
+					 ERRCODE_OCC_HTTP_PRECONDITION_FAILED :
+					 ERRCODE_OCC_STALE_VERSION),
 			 is_delete ?
 			 errmsg("version conflict on delete from relation \"%s\"",
 					RelationGetRelationName(rel)) :
@@ -111,7 +113,9 @@ occ_report_missing(Relation rel, AttrNumber version_attnum, bool is_delete)
 											   version_attnum - 1)->attname);
 
 	ereport(ERROR,
-			(errcode(ERRCODE_OCC_VERSION_REQUIRED),
+			(errcode(occ_error_style == OCC_ERROR_STYLE_HTTP ?
+					 ERRCODE_OCC_HTTP_PRECONDITION_REQUIRED :
+					 ERRCODE_OCC_VERSION_REQUIRED),
 			 is_delete ?
 			 errmsg("delete from relation \"%s\" does not state the version it expects",
 					RelationGetRelationName(rel)) :

@@ -8,6 +8,9 @@
  * superusers, or roles granted SET on it (PostgreSQL 15+), per cluster,
  * database or role.
  *
+ * occ.error_style only changes which SQLSTATEs report the same refusals,
+ * so anyone may set it; PostgREST deployments set it to "http".
+ *
  * occ.if_match is the version a session expects for writes that do not
  * assign the version column.  Any user may set it, preferably with SET
  * LOCAL.  It deliberately has no check hook: a value set before the library
@@ -25,6 +28,7 @@
 #include "occ.h"
 
 int			occ_default_mode = OCC_MODE_LAX;
+int			occ_error_style = OCC_ERROR_STYLE_SQLSTATE;
 char	   *occ_if_match = NULL;
 
 /* Incremented whenever occ.if_match changes, including SET LOCAL reverts. */
@@ -34,6 +38,12 @@ static const struct config_enum_entry default_mode_options[] = {
 	{"strict", OCC_MODE_STRICT, false},
 	{"lax", OCC_MODE_LAX, false},
 	{"none", OCC_MODE_NONE, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry error_style_options[] = {
+	{"sqlstate", OCC_ERROR_STYLE_SQLSTATE, false},
+	{"http", OCC_ERROR_STYLE_HTTP, false},
 	{NULL, 0, false}
 };
 
@@ -71,6 +81,18 @@ occ_define_settings(void)
 							   PGC_USERSET,
 							   0,
 							   NULL, assign_if_match, NULL);
+
+	DefineCustomEnumVariable("occ.error_style",
+							 "Sets the SQLSTATEs of stale and unstated writes.",
+							 "sqlstate raises 40V01 and 23V01; http raises PT412 and PT428, "
+							 "which PostgREST answers with those HTTP statuses, and leaves "
+							 "each updated row's entity tag in response.headers.",
+							 &occ_error_style,
+							 OCC_ERROR_STYLE_SQLSTATE,
+							 error_style_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("occ");

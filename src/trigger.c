@@ -391,6 +391,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 	{
 		HeapTuple	newtuple = trigdata->tg_newtuple;
 		bool		assigned;
+		int64		next_version;
 		Datum		next;
 		bool		next_isnull = false;
 		int			attnum = cache->attnum;
@@ -413,11 +414,11 @@ occ_check_version(PG_FUNCTION_ARGS)
 			checked_update.cid = GetCurrentCommandId(false);
 		}
 
-		next = occ_int64_to_version(occ_next_version(rel,
-													 cache->settings.version_column,
-													 cache->typid, cache->typmod,
-													 current),
-									cache->typid);
+		next_version = occ_next_version(rel, cache->settings.version_column,
+										cache->typid, cache->typmod, current);
+		if (occ_error_style == OCC_ERROR_STYLE_HTTP)
+			occ_set_response_etag(next_version, cache->typid);
+		next = occ_int64_to_version(next_version, cache->typid);
 		return PointerGetDatum(heap_modify_tuple_by_cols(newtuple,
 														 RelationGetDescr(rel),
 														 1, &attnum,

@@ -1,0 +1,136 @@
+/*-------------------------------------------------------------------------
+ *
+ * http.c
+ *	  What occ offers HTTP layers: entity tags for versions, the "http"
+ *	  error style, and the ETag response header for PostgREST.
+ *
+ * An entity tag is the version's text in double quotes, in a form that
+ * holds no spaces (RFC 9110 forbids them) and reads back exactly, whatever
+ * the session's DateStyle or TimeZone: integers as digits, timestamps in
+ * ISO 8601 with a "T", timestamptz in UTC ("+00:00").  occ.if_match and
+ * the wrappers accept every tag occ.etag() makes.
+ *
+ * PostgREST answers a database error whose SQLSTATE is PTxyz with HTTP
+ * status xyz, and every class-40 error with 500.  With occ.error_style set
+ * to "http", a stale write therefore raises PT412 (Precondition Failed) and
+ * a write that states no version on a strict table PT428 (Precondition
+ * Required); message, DETAIL, HINT and fields stay the same.  PostgREST
+ * also sends the response headers a transaction leaves in the setting
+ * response.headers, so in that style each successful UPDATE leaves the
+ * row's new entity tag there as ETag.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type_d.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+
+#include "occ.h"
+
+PG_FUNCTION_INFO_V1(occ_etag);
+
+/*
+ * The strong entity tag of a version, quotes included.
+ */
+char *
+occ_version_etag(int64 value, Oid typid)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	char		buf[MAXDATELEN + 1];
+
+	switch (typid)
+	{
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+			if (TIMESTAMP_NOT_FINITE(value))
+				EncodeSpecialTimestamp(value, buf);
+			else if (timestamp2tm(value, NULL, &tm, &fsec, NULL, NULL) != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+						 errmsg("timestamp out of range")));
+			else
+			{
+				char	   *bc;
+
+				/* UTC, stated as "+00:00": a valid zone, not a missing one */
+				tm.tm_isdst = 0;
+				EncodeDateTime(&tm, fsec, typid == TIMESTAMPTZOID, 0, NULL,
+							   USE_XSD_DATES, buf);
+				/* "... BC" reads back as well without the space */
+				bc = strstr(buf, " BC");
+				if (bc != NULL)
+					memmove(bc, bc + 1, strlen(bc));
+			}
+			return psprintf("\"%s\"", buf);
+		default:
+			return psprintf("\"" INT64_FORMAT "\"", value);
+	}
+}
+
+/*
+ * occ.etag(version anyelement) RETURNS text
+ */
+Datum
+occ_etag(PG_FUNCTION_ARGS)
+{
+	Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, 0);
+
+	if (!occ_type_fits_kind(typid, OCC_KIND_INTEGER) &&
+		!occ_type_fits_kind(typid, OCC_KIND_TIMESTAMP))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("versions of type %s have no entity tag",
+						format_type_be(typid)),
+				 errhint("Versions are smallint, integer, bigint, timestamp or timestamp with time zone.")));
+
+	PG_RETURN_TEXT_P(cstring_to_text(
+						 occ_version_etag(occ_version_to_int64(PG_GETARG_DATUM(0), typid),
+										  typid)));
+}
+
+/*
+ * Leave the row's new entity tag in response.headers, for PostgREST to send
+ * as ETag.  The setting holds a JSON array of one-header objects; other
+ * headers already there are kept.
+ */
+void
+occ_set_response_etag(int64 version, Oid typid)
+{
+	const char *current = GetConfigOption("response.headers", true, false);
+	char	   *etag = occ_version_etag(version, typid);
+	char	   *header;
+	char	   *value;
+	size_t		len = current ? strlen(current) : 0;
+
+	/* the tag's quotes are escaped inside the JSON string */
+	header = psprintf("{\"ETag\": \"\\%.*s\\\"\"}", (int) strlen(etag) - 1, etag);
+
+	while (len > 0 && isspace((unsigned char) current[len - 1]))
+		len--;
+	if (len >= 2 && current[0] == '[' && current[len - 1] == ']')
+	{
+		/* append to the array, or fill an empty one */
+		const char *inner = current + 1;
+		bool		empty = true;
+		const char *p;
+
+		for (p = inner; p < current + len - 1; p++)
+			if (!isspace((unsigned char) *p))
+				empty = false;
+		value = psprintf("[%.*s%s%s]", (int) (len - 2), inner,
+						 empty ? "" : ", ", header);
+	}
+	else
+		value = psprintf("[%s]", header);
+
+	(void) set_config_option("response.headers", value,
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
+							 true, 0, false);
+}

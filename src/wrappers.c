@@ -1,0 +1,542 @@
+/*-------------------------------------------------------------------------
+ *
+ * wrappers.c
+ *	  occ.update and occ.delete: write the one row that a key names, under
+ *	  the same check as any UPDATE or DELETE, for RPC-style callers.
+ *
+ *		occ.update(tbl regclass, key jsonb, if_match text, changes jsonb)
+ *		occ.delete(tbl regclass, key jsonb, if_match text)
+ *
+ * Both return the row (as written, or as deleted) as jsonb.  The key must
+ * name exactly the columns of a primary key or unique constraint, so that
+ * it identifies at most one row.  if_match is applied as occ.if_match for
+ * the one statement, so the table's trigger checks it exactly as it checks
+ * any write: a wrapper adds no rule of its own.  The version column cannot
+ * be among the changes, since assigning it would state a version of its
+ * own; it advances as on every UPDATE.
+ *
+ * The statement is ordinary SQL run through SPI with the caller's
+ * privileges (row-level security and column privileges apply).  Names are
+ * quoted, values are parameters converted by their column type's input
+ * function (so a value that does not fit fails with that type's own
+ * error), and key columns are compared with the equality operator of the
+ * unique index's operator family, named with its schema.  Plans are kept
+ * per table, key columns and changed columns, and dropped when the table's
+ * relcache entry is invalidated (any ALTER TABLE), so repeated calls do not
+ * plan again.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/stratnum.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_type_d.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "nodes/pg_list.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "occ.h"
+
+PG_FUNCTION_INFO_V1(occ_update);
+PG_FUNCTION_INFO_V1(occ_delete);
+
+/* A column named in the key or the changes, with its value as text. */
+typedef struct NamedValue
+{
+	AttrNumber	attnum;
+	char	   *text;			/* NULL for JSON null */
+} NamedValue;
+
+/*
+ * A prepared statement for one table, one set of key columns and one set
+ * of changed columns.  Kept for the session in TopMemoryContext; "valid"
+ * is cleared by the relcache callback, and the plan freed when next seen.
+ */
+typedef struct WrapperPlan
+{
+	Oid			relid;
+	bool		is_delete;
+	int			nkeys;
+	int			nchanges;
+	AttrNumber *attnums;		/* key columns, then changed columns */
+	SPIPlanPtr	plan;
+	bool		valid;
+} WrapperPlan;
+
+static List *wrapper_plans = NIL;
+static bool callback_registered = false;
+
+static void
+invalidate_plans(Datum arg, Oid relid)
+{
+	ListCell   *lc;
+
+	(void) arg;
+	foreach(lc, wrapper_plans)
+	{
+		WrapperPlan *wp = lfirst(lc);
+
+		if (relid == InvalidOid || wp->relid == relid)
+			wp->valid = false;
+	}
+}
+
+/*
+ * The text of a JSON value as the column's input function reads it: a
+ * string without its quotes, other scalars as written, objects and arrays
+ * as JSON text (for json and jsonb columns).  NULL for JSON null.
+ */
+static char *
+json_value_text(JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvNull:
+			return NULL;
+		case jbvString:
+			return pnstrdup(v->val.string.val, v->val.string.len);
+		case jbvNumeric:
+			return DatumGetCString(DirectFunctionCall1(numeric_out,
+													   NumericGetDatum(v->val.numeric)));
+		case jbvBool:
+			return pstrdup(v->val.boolean ? "true" : "false");
+		case jbvBinary:
+			return JsonbToCString(NULL, v->val.binary.data, v->val.binary.len);
+		default:
+			elog(ERROR, "unexpected jsonb value type %d", (int) v->type);
+	}
+	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * Read a JSON object of column names and values into a list of
+ * NamedValues, checking each name against the relation.  "what" names the
+ * argument in errors.
+ */
+static List *
+named_values(Relation rel, Jsonb *object, const char *what)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken token;
+	List	   *result = NIL;
+
+	if (!JB_ROOT_IS_OBJECT(object))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"%s\" must be a JSON object of column names and values",
+						what)));
+
+	it = JsonbIteratorInit(&object->root);
+	while ((token = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		char	   *name;
+		NamedValue *nv;
+
+		if (token != WJB_KEY)
+			continue;
+		name = pnstrdup(v.val.string.val, v.val.string.len);
+		nv = palloc(sizeof(NamedValue));
+		nv->attnum = get_attnum(RelationGetRelid(rel), name);
+		if (nv->attnum <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of relation \"%s\" does not exist",
+							name, RelationGetRelationName(rel))));
+		token = JsonbIteratorNext(&it, &v, true);
+		Assert(token == WJB_VALUE);
+		nv->text = json_value_text(&v);
+		result = lappend(result, nv);
+	}
+	return result;
+}
+
+/*
+ * The unique index whose key columns are exactly those named, preferring
+ * the primary key; or an error.  Partial and expression indexes do not
+ * count: they do not make a row unique by these columns alone.
+ */
+static Oid
+unique_index_for(Relation rel, List *key)
+{
+	Oid			found = InvalidOid;
+	ListCell   *lc;
+
+	foreach(lc, RelationGetIndexList(rel))
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index form = index->rd_index;
+		bool		matches;
+
+		matches = form->indisunique && form->indimmediate &&
+			form->indnkeyatts == list_length(key) &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, NULL) &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL);
+		if (matches)
+		{
+			ListCell   *kc;
+
+			foreach(kc, key)
+			{
+				NamedValue *nv = lfirst(kc);
+				int			i;
+				bool		in_index = false;
+
+				for (i = 0; i < form->indnkeyatts; i++)
+					if (form->indkey.values[i] == nv->attnum)
+						in_index = true;
+				matches = matches && in_index;
+			}
+		}
+		if (matches && (!OidIsValid(found) || form->indisprimary))
+			found = RelationGetRelid(index);
+		index_close(index, AccessShareLock);
+	}
+
+	if (!OidIsValid(found))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+				 errmsg("key does not identify one row of relation \"%s\"",
+						RelationGetRelationName(rel)),
+				 errdetail("A key must name exactly the columns of a primary key or unique constraint.")));
+	return found;
+}
+
+/*
+ * "schema.op" as OPERATOR() syntax wants it, for the equality operator that
+ * the index uses for its column "attnum".
+ */
+static char *
+key_equality_operator(Relation index, AttrNumber attnum)
+{
+	int			i;
+
+	for (i = 0; i < index->rd_index->indnkeyatts; i++)
+	{
+		Oid			opno;
+		HeapTuple	optup;
+		Form_pg_operator op;
+		char	   *result;
+
+		if (index->rd_index->indkey.values[i] != attnum)
+			continue;
+		opno = get_opfamily_member(index->rd_opfamily[i],
+								   index->rd_opcintype[i],
+								   index->rd_opcintype[i],
+								   BTEqualStrategyNumber);
+		if (!OidIsValid(opno))
+			elog(ERROR, "missing equality operator for index column %d", i + 1);
+		optup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opno));
+		if (!HeapTupleIsValid(optup))
+			elog(ERROR, "cache lookup failed for operator %u", opno);
+		op = (Form_pg_operator) GETSTRUCT(optup);
+		result = psprintf("OPERATOR(%s.%s)",
+						  quote_identifier(get_namespace_name(op->oprnamespace)),
+						  NameStr(op->oprname));
+		ReleaseSysCache(optup);
+		return result;
+	}
+	elog(ERROR, "column %d is not in the key", attnum);
+	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * Prepare the statement for this table, key and changes.
+ */
+static SPIPlanPtr
+prepare_statement(Relation rel, bool is_delete, List *key, List *changes,
+				  Oid *argtypes)
+{
+	Relation	index = index_open(unique_index_for(rel, key), AccessShareLock);
+	StringInfoData sql;
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	const char *target;
+	ListCell   *lc;
+	int			n = 0;
+	SPIPlanPtr	plan;
+
+	/* an inheritance parent's key says nothing about its children's rows */
+	target = psprintf("%s%s AS t",
+					  rel->rd_rel->relkind == RELKIND_RELATION ? "ONLY " : "",
+					  quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												 RelationGetRelationName(rel)));
+
+	initStringInfo(&sql);
+	if (is_delete)
+		appendStringInfo(&sql, "DELETE FROM %s", target);
+	else
+	{
+		appendStringInfo(&sql, "UPDATE %s SET ", target);
+		foreach(lc, changes)
+		{
+			NamedValue *nv = lfirst(lc);
+
+			appendStringInfo(&sql, "%s%s = $%d", n > 0 ? ", " : "",
+							 quote_identifier(NameStr(TupleDescAttr(tupdesc, nv->attnum - 1)->attname)),
+							 n + 1);
+			argtypes[n++] = TupleDescAttr(tupdesc, nv->attnum - 1)->atttypid;
+		}
+		if (changes == NIL)
+		{
+			/* nothing to change: assign a key column itself, never the version */
+			const char *first = quote_identifier(NameStr(TupleDescAttr(tupdesc,
+																	   ((NamedValue *) linitial(key))->attnum - 1)->attname));
+
+			appendStringInfo(&sql, "%s = t.%s", first, first);
+		}
+	}
+
+	appendStringInfoString(&sql, " WHERE ");
+	foreach(lc, key)
+	{
+		NamedValue *nv = lfirst(lc);
+
+		appendStringInfo(&sql, "%st.%s %s $%d", foreach_current_index(lc) > 0 ? " AND " : "",
+						 quote_identifier(NameStr(TupleDescAttr(tupdesc, nv->attnum - 1)->attname)),
+						 key_equality_operator(index, nv->attnum), n + 1);
+		argtypes[n++] = TupleDescAttr(tupdesc, nv->attnum - 1)->atttypid;
+	}
+	appendStringInfoString(&sql, " RETURNING pg_catalog.to_jsonb(t.*)");
+	index_close(index, AccessShareLock);
+
+	plan = SPI_prepare(sql.data, n, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+			 sql.data, SPI_result_code_string(SPI_result));
+	return plan;
+}
+
+/*
+ * The kept plan for this statement shape, prepared if need be.
+ */
+static SPIPlanPtr
+statement_plan(Relation rel, bool is_delete, List *key, List *changes)
+{
+	int			nkeys = list_length(key);
+	int			nchanges = list_length(changes);
+	ListCell   *lc;
+	WrapperPlan *wp;
+	Oid		   *argtypes;
+	MemoryContext oldcxt;
+	int			i;
+
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(invalidate_plans, (Datum) 0);
+		callback_registered = true;
+	}
+
+	foreach(lc, wrapper_plans)
+	{
+		wp = lfirst(lc);
+		if (!wp->valid)
+		{
+			/* its table changed: forget it, and look further */
+			SPI_freeplan(wp->plan);
+			pfree(wp->attnums);
+			pfree(wp);
+			wrapper_plans = foreach_delete_current(wrapper_plans, lc);
+			continue;
+		}
+		if (wp->relid != RelationGetRelid(rel) || wp->is_delete != is_delete ||
+			wp->nkeys != nkeys || wp->nchanges != nchanges)
+			continue;
+		for (i = 0; i < nkeys + nchanges; i++)
+		{
+			NamedValue *nv = list_nth(i < nkeys ? key : changes,
+									  i < nkeys ? i : i - nkeys);
+
+			if (wp->attnums[i] != nv->attnum)
+				break;
+		}
+		if (i == nkeys + nchanges)
+			return wp->plan;
+	}
+
+	argtypes = palloc(sizeof(Oid) * (nkeys + nchanges));
+	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	wp = palloc(sizeof(WrapperPlan));
+	wp->relid = RelationGetRelid(rel);
+	wp->is_delete = is_delete;
+	wp->nkeys = nkeys;
+	wp->nchanges = nchanges;
+	wp->attnums = palloc(sizeof(AttrNumber) * (nkeys + nchanges + 1));
+	for (i = 0; i < nkeys + nchanges; i++)
+		wp->attnums[i] = ((NamedValue *) list_nth(i < nkeys ? key : changes,
+												  i < nkeys ? i : i - nkeys))->attnum;
+	MemoryContextSwitchTo(oldcxt);
+
+	wp->plan = prepare_statement(rel, is_delete, key, changes, argtypes);
+	if (SPI_keepplan(wp->plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	wp->valid = true;
+
+	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	wrapper_plans = lappend(wrapper_plans, wp);
+	MemoryContextSwitchTo(oldcxt);
+	return wp->plan;
+}
+
+/*
+ * Convert the values of the changes, then the key, to the parameters of the
+ * statement, with each column type's input function.
+ */
+static void
+statement_parameters(Relation rel, List *key, List *changes,
+					 Datum *values, char *nulls)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	List	   *all = list_concat_copy(changes, key);
+	ListCell   *lc;
+
+	foreach(lc, all)
+	{
+		NamedValue *nv = lfirst(lc);
+		Form_pg_attribute attr = TupleDescAttr(tupdesc, nv->attnum - 1);
+		int			n = foreach_current_index(lc);
+		Oid			typinput;
+		Oid			typioparam;
+
+		getTypeInputInfo(attr->atttypid, &typinput, &typioparam);
+		values[n] = OidInputFunctionCall(typinput, nv->text, typioparam,
+										 attr->atttypmod);
+		nulls[n] = nv->text == NULL ? 'n' : ' ';
+	}
+}
+
+/*
+ * The common body of occ.update and occ.delete.
+ */
+static Datum
+write_one_row(FunctionCallInfo fcinfo, bool is_delete)
+{
+	const char *schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
+	Oid			relid;
+	Relation	rel;
+	OccTableInfo info;
+	Jsonb	   *key_json;
+	List	   *key;
+	List	   *changes = NIL;
+	SPIPlanPtr	plan;
+	Datum	   *values;
+	char	   *nulls;
+	int			nestlevel;
+	int			ret;
+	Datum		result = (Datum) 0;
+	bool		isnull = true;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	ListCell   *lc;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || (!is_delete && PG_ARGISNULL(3)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"%s\" must not be null",
+						PG_ARGISNULL(0) ? "tbl" : PG_ARGISNULL(1) ? "key" : "changes")));
+
+	relid = PG_GETARG_OID(0);
+	rel = try_relation_open(relid, AccessShareLock);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+
+	/* Without an occ trigger there would be no check at all. */
+	occ_table_info(rel, schema, &info);
+	if (!info.enabled || info.trigger_enabled == TRIGGER_DISABLED ||
+		info.trigger_enabled == TRIGGER_FIRES_ON_REPLICA)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("relation \"%s\" is not enabled for occ", info.name),
+				 errhint("Call occ.enable() first.")));
+
+	key_json = PG_GETARG_JSONB_P(1);
+	key = named_values(rel, key_json, "key");
+	if (key == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"key\" must name at least one column")));
+	if (!is_delete)
+	{
+		changes = named_values(rel, PG_GETARG_JSONB_P(3), "changes");
+		foreach(lc, changes)
+		{
+			NamedValue *nv = lfirst(lc);
+
+			if (strcmp(get_attname(relid, nv->attnum, false),
+					   info.settings.version_column) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("changes cannot set version column \"%s\"",
+								info.settings.version_column),
+						 errhint("State the version you read in if_match; the version advances by itself.")));
+		}
+	}
+
+	values = palloc(sizeof(Datum) * (list_length(key) + list_length(changes)));
+	nulls = palloc(list_length(key) + list_length(changes));
+	statement_parameters(rel, key, changes, values, nulls);
+
+	SPI_connect();
+	plan = statement_plan(rel, is_delete, key, changes);
+
+	/* if_match is occ.if_match for this one statement */
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("occ.if_match",
+							 PG_ARGISNULL(2) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(2)),
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	ret = SPI_execute_plan(plan, values, nulls, false, 0);
+	AtEOXact_GUC(true, nestlevel);
+
+	if (ret != (is_delete ? SPI_OK_DELETE_RETURNING : SPI_OK_UPDATE_RETURNING))
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 1)
+	{
+		result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		result = SPI_datumTransfer(result, false, -1);
+	}
+	SPI_finish();
+	MemoryContextSwitchTo(caller_cxt);
+
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("relation \"%s\" has no row with key %s",
+						info.name, JsonbToCString(NULL, &key_json->root,
+												  VARSIZE(key_json)))));
+
+	relation_close(rel, NoLock);
+	PG_RETURN_DATUM(result);
+}
+
+/*
+ * occ.update(tbl regclass, key jsonb, if_match text, changes jsonb)
+ */
+Datum
+occ_update(PG_FUNCTION_ARGS)
+{
+	return write_one_row(fcinfo, false);
+}
+
+/*
+ * occ.delete(tbl regclass, key jsonb, if_match text)
+ */
+Datum
+occ_delete(PG_FUNCTION_ARGS)
+{
+	return write_one_row(fcinfo, true);
+}
