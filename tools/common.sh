@@ -9,6 +9,9 @@ set -eu
 
 PG_MAJOR=${PG_MAJOR:-15}
 PACKAGES="make gcc postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libipc-run-perl"
+# for the client examples (examples/run.sh; it installs node and npm
+# itself if the machine has none)
+EXAMPLE_PACKAGES="python3-psycopg default-jdk-headless libpostgresql-jdbc-java"
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 
 # Run a command as root: directly if we are root, else through sudo.
@@ -18,7 +21,7 @@ as_root() {
 
 install_packages() {
 	missing=""
-	for p in $PACKAGES; do
+	for p in $PACKAGES ${WITH_EXAMPLES:+$EXAMPLE_PACKAGES}; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 			missing="$missing $p"
 	done
@@ -49,6 +52,7 @@ BUILD=$WORK/build
 build_and_install() {
 	mkdir -p "$BUILD"
 	(cd "$TOP" && tar --exclude=.git --exclude=results --exclude=output_iso \
+		--exclude=node_modules \
 		--exclude='*.o' --exclude='*.so' --exclude='*.bc' -cf - .) | tar -xf - -C "$BUILD"
 	[ "$RUN_AS" = "$(id -un)" ] || chown -R "$RUN_AS" "$WORK"
 	echo "== building and installing occ"
@@ -56,15 +60,28 @@ build_and_install() {
 	as_root make -s -C "$BUILD" PG_CONFIG="$PG_CONFIG" install
 }
 
+# The cluster listens on a unix socket in $WORK and, for clients that
+# cannot use one (pgJDBC), on 127.0.0.1 at a free port: OCC_TCP_HOST and
+# OCC_TCP_PORT.  A port that turns out to be taken makes the start fail, and
+# the next one is tried.
 start_cluster() {
 	PGDATA_DIR=$WORK/data
-	export PGHOST=$WORK PGPORT=5432 PGUSER=$RUN_AS PGDATABASE=postgres
+	export PGHOST=$WORK PGUSER=$RUN_AS PGDATABASE=postgres OCC_TCP_HOST=127.0.0.1
 	echo "== starting a throwaway PostgreSQL $PG_MAJOR cluster in $PGDATA_DIR"
 	as_cluster_user "$PG_BIN/initdb" -D "$PGDATA_DIR" -U "$RUN_AS" -A trust \
 		--no-sync >"$WORK/initdb.log" 2>&1 ||
 		{ cat "$WORK/initdb.log"; exit 1; }
-	as_cluster_user "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$WORK/server.log" -w \
-		-o "-c listen_addresses='' -k $WORK -p $PGPORT -c fsync=off" start >/dev/null
+	for try in 1 2 3 4 5 6 7 8; do
+		PGPORT=$((20000 + ($$ * 7 + try * 997) % 40000))
+		export PGPORT OCC_TCP_PORT=$PGPORT
+		if as_cluster_user "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$WORK/server.log" -w \
+			-o "-c listen_addresses=127.0.0.1 -k $WORK -p $PGPORT -c fsync=off" \
+			start >/dev/null 2>&1; then
+			return 0
+		fi
+	done
+	tail -n 20 "$WORK/server.log"
+	exit 1
 }
 
 cleanup() {

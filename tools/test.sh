@@ -3,9 +3,11 @@
 #
 # Installs the Debian packages it needs, builds and installs occ, starts a
 # private PostgreSQL cluster owned by an unprivileged user, runs the
-# pg_regress and isolation tests (make installcheck), stops the cluster and
-# exits non-zero if anything failed.
+# pg_regress, isolation and TAP tests (make installcheck) and the client
+# examples (examples/run.sh), stops the cluster and exits non-zero if
+# anything failed.
 
+WITH_EXAMPLES=yes
 . "$(dirname "$0")/common.sh"
 
 install_packages
@@ -19,10 +21,16 @@ as_cluster_user env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" \
 	status=$?
 cat "$WORK/installcheck.log"
 
+echo "== running the client examples (examples/run.sh)"
+sh "$BUILD/examples/run.sh" >"$WORK/examples.log" 2>&1 || status=$?
+cat "$WORK/examples.log"
+
 # One closing line for the whole suite, counting pg_regress and isolation
 # tests ("test name ... ok") and TAP test files ("t/name.pl .... ok").
-passed=$(grep -Ec '^test .* \.\.\. ok|^t/.*\.pl \.+ ok' "$WORK/installcheck.log" || true)
-failed=$(grep -Ec '\.\.\. FAILED|^t/.*\.pl \.+ (Dubious|Failed|[^o])' "$WORK/installcheck.log" || true)
+passed=$(cat "$WORK/installcheck.log" "$WORK/examples.log" |
+	grep -Ec '^(test|example) .* \.\.\. ok|^t/.*\.pl \.+ ok' || true)
+failed=$(cat "$WORK/installcheck.log" "$WORK/examples.log" |
+	grep -Ec '\.\.\. FAILED|^t/.*\.pl \.+ (Dubious|Failed|[^o])' || true)
 [ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
 
 if [ "$status" -ne 0 ]; then
