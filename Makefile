@@ -22,7 +22,8 @@ PGFILEDESC = "occ - optimistic concurrency control enforced by the database"
 PG_CPPFLAGS = -isystem $(includedir_server)
 
 REGRESS = enable modes if_match delete timestamps partitions fk_cascade on_conflict \
-	merge identifiers wrappers postgrest privileges errors ddl upgrade bad_input
+	merge identifiers wrappers postgrest in_place privileges errors ddl upgrade \
+	bad_input
 REGRESS_OPTS = --load-extension=occ
 
 ISOLATION = stale_update stale_delete stale_repeatable_read

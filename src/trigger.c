@@ -43,9 +43,11 @@
 
 #include "access/htup_details.h"
 #include "access/sysattr.h"
+#include "access/tupmacs.h"
 #include "access/xact.h"
 #include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
 #include "nodes/bitmapset.h"
 #include "utils/builtins.h"
@@ -289,13 +291,10 @@ check_if_match(FunctionCallInfo fcinfo, OccTriggerCache *cache, OccMode mode,
  */
 static void
 check_assigned(OccTriggerCache *cache, Relation rel, HeapTuple oldtuple,
-			   HeapTuple newtuple, int64 current)
+			   Datum value, bool isnull, int64 current)
 {
-	Datum		value;
-	bool		isnull;
 	int64		stated;
 
-	value = heap_getattr(newtuple, cache->attnum, RelationGetDescr(rel), &isnull);
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
@@ -313,6 +312,96 @@ check_assigned(OccTriggerCache *cache, Relation rel, HeapTuple oldtuple,
 	occ_report_stale(rel, oldtuple, cache->attnum, false, false,
 					 occ_version_out(current, cache->typid),
 					 occ_version_out(stated, cache->typid));
+}
+
+/*
+ * Where the value of attribute attnum starts in the tuple's data, or NULL
+ * if the tuple does not hold it (a NULL, or a column added after the tuple
+ * was formed, whose value lives in the catalog).  The same walk as the
+ * tuple deforming code's, for one attribute.
+ */
+static char *
+attribute_pointer(HeapTuple tuple, TupleDesc desc, AttrNumber attnum)
+{
+	HeapTupleHeader header = tuple->t_data;
+	bool		hasnulls = HeapTupleHasNulls(tuple);
+	bits8	   *nullbits = header->t_bits;
+	char	   *data = (char *) header + header->t_hoff;
+	uint32		off = 0;
+	int			i;
+
+	if (attnum > HeapTupleHeaderGetNatts(header) ||
+		(hasnulls && att_isnull(attnum - 1, nullbits)))
+		return NULL;
+
+	for (i = 0; i < attnum - 1; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (hasnulls && att_isnull(i, nullbits))
+			continue;
+		off = att_align_pointer(off, att->attalign, att->attlen, data + off);
+		off = att_addlength_pointer(off, att->attlen, data + off);
+	}
+	return data + att_align_nominal(off, TupleDescAttr(desc, attnum - 1)->attalign);
+}
+
+/*
+ * The version in a tuple, read where it lies if the tuple holds it, else
+ * through heap_getattr (which knows the value of a column added to the
+ * table after the tuple was written).
+ */
+static Datum
+tuple_version(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, bool *isnull)
+{
+	char	   *field = attribute_pointer(tuple, desc, attnum);
+
+	if (field == NULL)
+		return heap_getattr(tuple, attnum, desc, isnull);
+	*isnull = false;
+	return fetch_att(field, true, TupleDescAttr(desc, attnum - 1)->attlen);
+}
+
+/*
+ * Where the version lies in the new row, if the next version may be stored
+ * there without forming a new tuple; NULL if not, and the caller forms one.
+ *
+ * That is safe when the executor's new-row slot holds this very tuple as
+ * its own materialized copy (a heap slot that must free it): nothing else
+ * points into it, and the executor writes the slot's tuple.  Versions are
+ * fixed-width, by-value types, so the value is overwritten where it lies
+ * (and in the slot's deformed values, see store_version).  Forming a new
+ * tuple instead copies the whole row, which the executor then stores and
+ * copies once more: it was most of occ's cost per row.
+ */
+static char *
+version_in_place(TriggerData *trigdata, AttrNumber attnum)
+{
+	TupleTableSlot *slot = trigdata->tg_newslot;
+
+	if (slot == NULL ||
+		!(TTS_IS_HEAPTUPLE(slot) || TTS_IS_BUFFERTUPLE(slot)) ||
+		!TTS_SHOULDFREE(slot) ||
+		((HeapTupleTableSlot *) slot)->tuple != trigdata->tg_newtuple)
+		return NULL;
+	return attribute_pointer(trigdata->tg_newtuple,
+							 RelationGetDescr(trigdata->tg_relation), attnum);
+}
+
+/* Store the next version at the place version_in_place found. */
+static void
+store_version(TriggerData *trigdata, AttrNumber attnum, char *field, Datum version)
+{
+	TupleTableSlot *slot = trigdata->tg_newslot;
+
+	store_att_byval(field,
+					version,
+					TupleDescAttr(RelationGetDescr(trigdata->tg_relation), attnum - 1)->attlen);
+	if (slot->tts_nvalid >= attnum)
+	{
+		slot->tts_values[attnum - 1] = version;
+		slot->tts_isnull[attnum - 1] = false;
+	}
 }
 
 /*
@@ -358,7 +447,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 	if (mode == OCC_MODE_DEFAULT)
 		mode = (OccMode) occ_default_mode;
 
-	value = heap_getattr(oldtuple, cache->attnum, RelationGetDescr(rel), &isnull);
+	value = tuple_version(oldtuple, RelationGetDescr(rel), cache->attnum, &isnull);
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
@@ -390,18 +479,29 @@ occ_check_version(PG_FUNCTION_ARGS)
 	else
 	{
 		HeapTuple	newtuple = trigdata->tg_newtuple;
-		bool		assigned;
+		AttrNumber	attnum = cache->attnum;
+		char	   *field = version_in_place(trigdata, attnum);
 		int64		next_version;
 		Datum		next;
 		bool		next_isnull = false;
-		int			attnum = cache->attnum;
+		int			replaced;
 
 		if (mode != OCC_MODE_NONE)
 		{
-			assigned = bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber,
-									 trigdata->tg_updatedcols);
-			if (assigned)
-				check_assigned(cache, rel, oldtuple, newtuple, current);
+			if (bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber,
+							  trigdata->tg_updatedcols))
+			{
+				Datum		stated;
+				bool		stated_isnull = false;
+
+				if (field != NULL)
+					stated = fetch_att(field, true,
+									   TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attlen);
+				else
+					stated = heap_getattr(newtuple, attnum, RelationGetDescr(rel),
+										  &stated_isnull);
+				check_assigned(cache, rel, oldtuple, stated, stated_isnull, current);
+			}
 			else
 				check_if_match(fcinfo, cache, mode, rel, oldtuple, current, false);
 		}
@@ -419,9 +519,15 @@ occ_check_version(PG_FUNCTION_ARGS)
 		if (occ_error_style == OCC_ERROR_STYLE_HTTP)
 			occ_set_response_etag(next_version, cache->typid);
 		next = occ_int64_to_version(next_version, cache->typid);
+		if (field != NULL)
+		{
+			store_version(trigdata, attnum, field, next);
+			return PointerGetDatum(newtuple);
+		}
+		replaced = attnum;
 		return PointerGetDatum(heap_modify_tuple_by_cols(newtuple,
 														 RelationGetDescr(rel),
-														 1, &attnum,
+														 1, &replaced,
 														 &next, &next_isnull));
 	}
 }
