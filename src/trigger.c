@@ -262,6 +262,10 @@ check_if_match(FunctionCallInfo fcinfo, OccTriggerCache *cache, OccMode mode,
 {
 	int			i;
 
+	/* the common case, cheaply: nothing stated, and nothing required */
+	if (occ_if_match[0] == '\0' && mode != OCC_MODE_STRICT)
+		return;
+
 	if (written_by_trigger())
 		return;
 
