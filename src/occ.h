@@ -31,6 +31,7 @@
 #define OCC_H
 
 #include "access/htup.h"
+#include "catalog/pg_type_d.h"
 #include "nodes/pg_list.h"
 #include "utils/relcache.h"
 #include "utils/reltrigger.h"
@@ -157,12 +158,43 @@ extern void occ_parse_if_match(const char *text, OccIfMatch *result);
 
 /* version.c */
 extern bool occ_type_fits_kind(Oid typid, OccKind kind);
-extern int64 occ_version_to_int64(Datum value, Oid typid);
-extern Datum occ_int64_to_version(int64 value, Oid typid);
 extern bool occ_parse_version(const char *text, Oid typid, int64 *result);
 extern int64 occ_next_version(Relation rel, const char *column, Oid typid,
 							  int32 typmod, int64 current);
 extern char *occ_version_out(int64 value, Oid typid);
+
+/*
+ * A version as int64 and back.  Every supported type is an int64
+ * underneath (timestamps count microseconds); inline, since the trigger
+ * converts twice per row.
+ */
+static inline int64
+occ_version_to_int64(Datum value, Oid typid)
+{
+	switch (typid)
+	{
+		case INT2OID:
+			return DatumGetInt16(value);
+		case INT4OID:
+			return DatumGetInt32(value);
+		default:				/* int8, timestamp, timestamptz */
+			return DatumGetInt64(value);
+	}
+}
+
+static inline Datum
+occ_int64_to_version(int64 value, Oid typid)
+{
+	switch (typid)
+	{
+		case INT2OID:
+			return Int16GetDatum((int16) value);
+		case INT4OID:
+			return Int32GetDatum((int32) value);
+		default:				/* int8, timestamp, timestamptz */
+			return Int64GetDatum(value);
+	}
+}
 
 /* trigger.c */
 extern bool occ_decode_trigger_args(int nargs, char **args,

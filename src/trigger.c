@@ -46,6 +46,7 @@
 #include "access/tupmacs.h"
 #include "access/xact.h"
 #include "catalog/pg_trigger.h"
+#include "catalog/pg_type_d.h"
 #include "commands/trigger.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
@@ -69,6 +70,15 @@ typedef struct OccTriggerCache
 	AttrNumber	attnum;			/* version column */
 	Oid			typid;
 	int32		typmod;
+	int16		typlen;
+
+	/*
+	 * Where to start looking for the version in a tuple without NULLs: the
+	 * columns before it that have a fixed width are at fixed offsets, so
+	 * only the ones after the first variable-width column need walking.
+	 */
+	AttrNumber	walk_from;		/* first column (0-based) to walk over */
+	uint32		walk_from_off;	/* its unaligned offset in the data */
 
 	/* occ.if_match, converted to the column's type; see if_match_for() */
 	bool		if_match_valid;
@@ -177,6 +187,20 @@ build_cache(FunctionCallInfo fcinfo, TriggerData *trigdata)
 	attr = TupleDescAttr(RelationGetDescr(rel), cache->attnum - 1);
 	cache->typid = attr->atttypid;
 	cache->typmod = attr->atttypmod;
+	cache->typlen = attr->attlen;
+
+	cache->walk_from = 0;
+	cache->walk_from_off = 0;
+	while (cache->walk_from < cache->attnum - 1)
+	{
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), cache->walk_from);
+
+		if (att->attlen <= 0)
+			break;
+		cache->walk_from_off = att_align_nominal(cache->walk_from_off, att->attalign) +
+			att->attlen;
+		cache->walk_from++;
+	}
 	if (!occ_type_fits_kind(cache->typid, cache->settings.kind))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -319,26 +343,33 @@ check_assigned(OccTriggerCache *cache, Relation rel, HeapTuple oldtuple,
 }
 
 /*
- * Where the value of attribute attnum starts in the tuple's data, or NULL
- * if the tuple does not hold it (a NULL, or a column added after the tuple
- * was formed, whose value lives in the catalog).  The same walk as the
- * tuple deforming code's, for one attribute.
+ * Where the version starts in the tuple's data, or NULL if the tuple does
+ * not hold it (a NULL, or a column added after the tuple was formed, whose
+ * value lives in the catalog).  The same walk as the tuple deforming
+ * code's, for one attribute, starting past the fixed-width columns before
+ * it when the tuple has no NULLs.
  */
 static char *
-attribute_pointer(HeapTuple tuple, TupleDesc desc, AttrNumber attnum)
+version_pointer(OccTriggerCache *cache, HeapTuple tuple, TupleDesc desc)
 {
 	HeapTupleHeader header = tuple->t_data;
 	bool		hasnulls = HeapTupleHasNulls(tuple);
 	bits8	   *nullbits = header->t_bits;
 	char	   *data = (char *) header + header->t_hoff;
+	AttrNumber	attnum = cache->attnum;
 	uint32		off = 0;
-	int			i;
+	int			i = 0;
 
 	if (attnum > HeapTupleHeaderGetNatts(header) ||
 		(hasnulls && att_isnull(attnum - 1, nullbits)))
 		return NULL;
 
-	for (i = 0; i < attnum - 1; i++)
+	if (!hasnulls)
+	{
+		i = cache->walk_from;
+		off = cache->walk_from_off;
+	}
+	for (; i < attnum - 1; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
@@ -356,14 +387,14 @@ attribute_pointer(HeapTuple tuple, TupleDesc desc, AttrNumber attnum)
  * table after the tuple was written).
  */
 static Datum
-tuple_version(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, bool *isnull)
+tuple_version(OccTriggerCache *cache, HeapTuple tuple, TupleDesc desc, bool *isnull)
 {
-	char	   *field = attribute_pointer(tuple, desc, attnum);
+	char	   *field = version_pointer(cache, tuple, desc);
 
 	if (field == NULL)
-		return heap_getattr(tuple, attnum, desc, isnull);
+		return heap_getattr(tuple, cache->attnum, desc, isnull);
 	*isnull = false;
-	return fetch_att(field, true, TupleDescAttr(desc, attnum - 1)->attlen);
+	return fetch_att(field, true, cache->typlen);
 }
 
 /*
@@ -379,7 +410,7 @@ tuple_version(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, bool *isnull)
  * copies once more: it was most of occ's cost per row.
  */
 static char *
-version_in_place(TriggerData *trigdata, AttrNumber attnum)
+version_in_place(OccTriggerCache *cache, TriggerData *trigdata)
 {
 	TupleTableSlot *slot = trigdata->tg_newslot;
 
@@ -388,23 +419,22 @@ version_in_place(TriggerData *trigdata, AttrNumber attnum)
 		!TTS_SHOULDFREE(slot) ||
 		((HeapTupleTableSlot *) slot)->tuple != trigdata->tg_newtuple)
 		return NULL;
-	return attribute_pointer(trigdata->tg_newtuple,
-							 RelationGetDescr(trigdata->tg_relation), attnum);
+	return version_pointer(cache, trigdata->tg_newtuple,
+						   RelationGetDescr(trigdata->tg_relation));
 }
 
 /* Store the next version at the place version_in_place found. */
 static void
-store_version(TriggerData *trigdata, AttrNumber attnum, char *field, Datum version)
+store_version(OccTriggerCache *cache, TriggerData *trigdata, char *field,
+			  Datum version)
 {
 	TupleTableSlot *slot = trigdata->tg_newslot;
 
-	store_att_byval(field,
-					version,
-					TupleDescAttr(RelationGetDescr(trigdata->tg_relation), attnum - 1)->attlen);
-	if (slot->tts_nvalid >= attnum)
+	store_att_byval(field, version, cache->typlen);
+	if (slot->tts_nvalid >= cache->attnum)
 	{
-		slot->tts_values[attnum - 1] = version;
-		slot->tts_isnull[attnum - 1] = false;
+		slot->tts_values[cache->attnum - 1] = version;
+		slot->tts_isnull[cache->attnum - 1] = false;
 	}
 }
 
@@ -451,7 +481,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 	if (mode == OCC_MODE_DEFAULT)
 		mode = (OccMode) occ_default_mode;
 
-	value = tuple_version(oldtuple, RelationGetDescr(rel), cache->attnum, &isnull);
+	value = tuple_version(cache, oldtuple, RelationGetDescr(rel), &isnull);
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
@@ -484,7 +514,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 	{
 		HeapTuple	newtuple = trigdata->tg_newtuple;
 		AttrNumber	attnum = cache->attnum;
-		char	   *field = version_in_place(trigdata, attnum);
+		char	   *field = version_in_place(cache, trigdata);
 		int64		next_version;
 		Datum		next;
 		bool		next_isnull = false;
@@ -499,8 +529,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 				bool		stated_isnull = false;
 
 				if (field != NULL)
-					stated = fetch_att(field, true,
-									   TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attlen);
+					stated = fetch_att(field, true, cache->typlen);
 				else
 					stated = heap_getattr(newtuple, attnum, RelationGetDescr(rel),
 										  &stated_isnull);
@@ -518,14 +547,19 @@ occ_check_version(PG_FUNCTION_ARGS)
 			checked_update.cid = GetCurrentCommandId(false);
 		}
 
-		next_version = occ_next_version(rel, cache->settings.version_column,
-										cache->typid, cache->typmod, current);
+		/* integers advance inline; occ_next_version reports an overflow */
+		if (cache->settings.kind == OCC_KIND_INTEGER && cache->typid == INT8OID &&
+			current < PG_INT64_MAX)
+			next_version = current + 1;
+		else
+			next_version = occ_next_version(rel, cache->settings.version_column,
+											cache->typid, cache->typmod, current);
 		if (occ_error_style == OCC_ERROR_STYLE_HTTP)
 			occ_set_response_etag(next_version, cache->typid);
 		next = occ_int64_to_version(next_version, cache->typid);
 		if (field != NULL)
 		{
-			store_version(trigdata, attnum, field, next);
+			store_version(cache, trigdata, field, next);
 			return PointerGetDatum(newtuple);
 		}
 		replaced = attnum;

@@ -47,46 +47,6 @@ occ_type_fits_kind(Oid typid, OccKind kind)
 	return false;
 }
 
-int64
-occ_version_to_int64(Datum value, Oid typid)
-{
-	switch (typid)
-	{
-		case INT2OID:
-			return DatumGetInt16(value);
-		case INT4OID:
-			return DatumGetInt32(value);
-		case INT8OID:
-			return DatumGetInt64(value);
-		case TIMESTAMPOID:
-			return DatumGetTimestamp(value);
-		case TIMESTAMPTZOID:
-			return DatumGetTimestampTz(value);
-	}
-	elog(ERROR, "unsupported version type %u", typid);
-	return 0;					/* keep compiler quiet */
-}
-
-Datum
-occ_int64_to_version(int64 value, Oid typid)
-{
-	switch (typid)
-	{
-		case INT2OID:
-			return Int16GetDatum((int16) value);
-		case INT4OID:
-			return Int32GetDatum((int32) value);
-		case INT8OID:
-			return Int64GetDatum(value);
-		case TIMESTAMPOID:
-			return TimestampGetDatum(value);
-		case TIMESTAMPTZOID:
-			return TimestampTzGetDatum(value);
-	}
-	elog(ERROR, "unsupported version type %u", typid);
-	return (Datum) 0;			/* keep compiler quiet */
-}
-
 /* Largest value an integer version column of type typid can hold. */
 static int64
 integer_type_max(Oid typid)
