@@ -32,10 +32,14 @@
  * requirement, only to a version they assign themselves.  They still
  * advance.
  *
- * The trigger runs no SQL.  What does not change during a statement -- the
+ * The trigger runs no SQL.  What does not change between writes -- the
  * decoded trigger arguments, the column's number and type, occ.if_match
- * converted to the column's type -- is cached in fn_extra, which lives as
- * long as the statement's executor state.
+ * converted to the column's type -- is cached for the backend, per
+ * trigger, and dropped when the table's relcache entry is invalidated.
+ *
+ * The new version is stored into the executor's copy of the new row when
+ * that is provably safe, rather than by forming a new tuple; see
+ * version_in_place().
  *
  *-------------------------------------------------------------------------
  */
@@ -54,6 +58,9 @@
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/inval.h"
+#include "utils/hsearch.h"
 #include "utils/rel.h"
 
 #include "occ.h"
@@ -65,8 +72,11 @@ PG_FUNCTION_INFO_V1(occ_check_version);
  */
 typedef struct OccTriggerCache
 {
-	Oid			tgoid;			/* trigger this cache was built for */
-	OccTableSettings settings;
+	Oid			tgoid;			/* hash key: the trigger */
+	Oid			relid;			/* its table, for invalidation */
+	bool		valid;			/* cleared when the table's relcache entry is */
+	OccTableSettings settings;	/* version_column points into column_name */
+	NameData	column_name;
 	AttrNumber	attnum;			/* version column */
 	Oid			typid;
 	int32		typmod;
@@ -155,39 +165,72 @@ occ_trigger_settings(Relation rel, Trigger *trigger, OccTableSettings *settings)
 }
 
 /*
- * Build the per-statement cache for this trigger.
+ * The decoded settings of every occ trigger this backend has fired, by
+ * trigger OID, so that a statement does not decode them again.  An entry
+ * is rebuilt after its table's relcache entry was invalidated, which every
+ * change of the table's columns or triggers causes.
  */
-static OccTriggerCache *
-build_cache(FunctionCallInfo fcinfo, TriggerData *trigdata)
+static HTAB *trigger_caches = NULL;
+
+static void
+invalidate_trigger_caches(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	OccTriggerCache *cache;
+
+	(void) arg;
+	hash_seq_init(&status, trigger_caches);
+	while ((cache = hash_seq_search(&status)) != NULL)
+		if (relid == InvalidOid || cache->relid == relid)
+			cache->valid = false;
+}
+
+/*
+ * Fill a cache entry for this trigger from its arguments and its table.
+ */
+static void
+build_cache(OccTriggerCache *cache, TriggerData *trigdata)
 {
 	Trigger    *trigger = trigdata->tg_trigger;
 	Relation	rel = trigdata->tg_relation;
-	OccTriggerCache *cache;
+	OccTableSettings settings;
 	Form_pg_attribute attr;
 
-	cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
-								   sizeof(OccTriggerCache));
-	cache->tgoid = trigger->tgoid;
+	cache->valid = false;
+	cache->relid = RelationGetRelid(rel);
+	if (cache->if_match_values)
+		pfree(cache->if_match_values);
+	cache->if_match_values = NULL;
+	cache->if_match_valid = false;
 
-	occ_trigger_settings(rel, trigger, &cache->settings);
-	/* a relcache rebuild may free the trigger's arguments: keep a copy */
-	cache->settings.version_column =
-		MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, cache->settings.version_column);
-
-	cache->attnum = get_attnum(RelationGetRelid(rel),
-							   cache->settings.version_column);
+	occ_trigger_settings(rel, trigger, &settings);
+	cache->attnum = InvalidAttrNumber;
+	if (strlen(settings.version_column) < NAMEDATALEN)
+		cache->attnum = get_attnum(RelationGetRelid(rel), settings.version_column);
 	if (cache->attnum == InvalidAttrNumber || cache->attnum < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("version column \"%s\" of relation \"%s\" does not exist",
-						cache->settings.version_column,
+						settings.version_column,
 						RelationGetRelationName(rel)),
 				 errhint("Call occ.disable() and occ.enable() for the relation again.")));
+	cache->settings = settings;
+	namestrcpy(&cache->column_name, settings.version_column);
+	cache->settings.version_column = NameStr(cache->column_name);
 
 	attr = TupleDescAttr(RelationGetDescr(rel), cache->attnum - 1);
 	cache->typid = attr->atttypid;
 	cache->typmod = attr->atttypmod;
 	cache->typlen = attr->attlen;
+	if (!occ_type_fits_kind(cache->typid, cache->settings.kind))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("version column \"%s\" of relation \"%s\" has type %s, which cannot hold %s versions",
+						cache->settings.version_column,
+						RelationGetRelationName(rel),
+						format_type_be(cache->typid),
+						occ_kind_name(cache->settings.kind)),
+				 errhint("Call occ.disable() and occ.enable() for the relation again.")));
 
 	cache->walk_from = 0;
 	cache->walk_from_off = 0;
@@ -201,16 +244,43 @@ build_cache(FunctionCallInfo fcinfo, TriggerData *trigdata)
 			att->attlen;
 		cache->walk_from++;
 	}
-	if (!occ_type_fits_kind(cache->typid, cache->settings.kind))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("version column \"%s\" of relation \"%s\" has type %s, which cannot hold %s versions",
-						cache->settings.version_column,
-						RelationGetRelationName(rel),
-						format_type_be(cache->typid),
-						occ_kind_name(cache->settings.kind)),
-				 errhint("Call occ.disable() and occ.enable() for the relation again.")));
 
+	cache->valid = true;
+}
+
+/*
+ * The cache entry of the trigger being fired, built if need be.  The
+ * statement keeps a pointer to it in fn_extra, re-checked for validity on
+ * every row, so that only the first row of a statement looks it up.
+ */
+static OccTriggerCache *
+trigger_cache(FunctionCallInfo fcinfo, TriggerData *trigdata)
+{
+	OccTriggerCache *cache = fcinfo->flinfo->fn_extra;
+	bool		found;
+
+	if (cache != NULL && cache->valid && cache->tgoid == trigdata->tg_trigger->tgoid)
+		return cache;
+
+	if (trigger_caches == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(OccTriggerCache);
+		trigger_caches = hash_create("occ trigger settings", 32, &ctl,
+									 HASH_ELEM | HASH_BLOBS);
+		CacheRegisterRelcacheCallback(invalidate_trigger_caches, (Datum) 0);
+	}
+
+	cache = hash_search(trigger_caches, &trigdata->tg_trigger->tgoid, HASH_ENTER, &found);
+	if (!found)
+	{
+		cache->valid = false;
+		cache->if_match_values = NULL;
+	}
+	if (!cache->valid)
+		build_cache(cache, trigdata);
 	fcinfo->flinfo->fn_extra = cache;
 	return cache;
 }
@@ -281,8 +351,8 @@ written_by_trigger(void)
  * occ.if_match.  "current" is the row's version.
  */
 static void
-check_if_match(FunctionCallInfo fcinfo, OccTriggerCache *cache, OccMode mode,
-			   Relation rel, HeapTuple oldtuple, int64 current, bool is_delete)
+check_if_match(OccTriggerCache *cache, OccMode mode, Relation rel,
+			   HeapTuple oldtuple, int64 current, bool is_delete)
 {
 	int			i;
 
@@ -293,7 +363,7 @@ check_if_match(FunctionCallInfo fcinfo, OccTriggerCache *cache, OccMode mode,
 	if (written_by_trigger())
 		return;
 
-	if_match_for(cache, fcinfo->flinfo->fn_mcxt);
+	if_match_for(cache, TopMemoryContext);
 
 	switch (cache->if_match_form)
 	{
@@ -471,9 +541,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 				 errmsg("function \"%s\" must be fired for UPDATE or DELETE",
 						"occ.check_version")));
 
-	cache = fcinfo->flinfo->fn_extra;
-	if (cache == NULL || cache->tgoid != trigdata->tg_trigger->tgoid)
-		cache = build_cache(fcinfo, trigdata);
+	cache = trigger_cache(fcinfo, trigdata);
 
 	rel = trigdata->tg_relation;
 	oldtuple = trigdata->tg_trigtuple;
@@ -507,7 +575,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 		}
 
 		if (mode != OCC_MODE_NONE)
-			check_if_match(fcinfo, cache, mode, rel, oldtuple, current, true);
+			check_if_match(cache, mode, rel, oldtuple, current, true);
 		return PointerGetDatum(oldtuple);
 	}
 	else
@@ -536,7 +604,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 				check_assigned(cache, rel, oldtuple, stated, stated_isnull, current);
 			}
 			else
-				check_if_match(fcinfo, cache, mode, rel, oldtuple, current, false);
+				check_if_match(cache, mode, rel, oldtuple, current, false);
 		}
 
 		if (rel->rd_rel->relispartition)
