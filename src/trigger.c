@@ -62,6 +62,7 @@
 #include "utils/inval.h"
 #include "utils/hsearch.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
 
 #include "occ.h"
 
@@ -347,6 +348,29 @@ written_by_trigger(void)
 }
 
 /*
+ * The common case, decided without a call: occ.if_match is empty, and the
+ * table does not require a stated version.
+ */
+static inline bool
+nothing_stated_or_required(OccMode mode)
+{
+	return occ_if_match[0] == '\0' && mode != OCC_MODE_STRICT;
+}
+
+/*
+ * bms_is_member, inline: did the statement assign this column?  Called for
+ * every row.
+ */
+static inline bool
+column_assigned(const Bitmapset *updatedcols, int member)
+{
+	int			word = member / BITS_PER_BITMAPWORD;
+
+	return updatedcols != NULL && word < updatedcols->nwords &&
+		(updatedcols->words[word] & ((bitmapword) 1 << (member % BITS_PER_BITMAPWORD))) != 0;
+}
+
+/*
  * Check a write that did not assign the version column against
  * occ.if_match.  "current" is the row's version.
  */
@@ -355,10 +379,6 @@ check_if_match(OccTriggerCache *cache, OccMode mode, Relation rel,
 			   HeapTuple oldtuple, int64 current, bool is_delete)
 {
 	int			i;
-
-	/* the common case, cheaply: nothing stated, and nothing required */
-	if (occ_if_match[0] == '\0' && mode != OCC_MODE_STRICT)
-		return;
 
 	if (written_by_trigger())
 		return;
@@ -574,7 +594,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 			return PointerGetDatum(oldtuple);
 		}
 
-		if (mode != OCC_MODE_NONE)
+		if (mode != OCC_MODE_NONE && !nothing_stated_or_required(mode))
 			check_if_match(cache, mode, rel, oldtuple, current, true);
 		return PointerGetDatum(oldtuple);
 	}
@@ -590,8 +610,8 @@ occ_check_version(PG_FUNCTION_ARGS)
 
 		if (mode != OCC_MODE_NONE)
 		{
-			if (bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber,
-							  trigdata->tg_updatedcols))
+			if (column_assigned(trigdata->tg_updatedcols,
+								attnum - FirstLowInvalidHeapAttributeNumber))
 			{
 				Datum		stated;
 				bool		stated_isnull = false;
@@ -603,7 +623,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 										  &stated_isnull);
 				check_assigned(cache, rel, oldtuple, stated, stated_isnull, current);
 			}
-			else
+			else if (!nothing_stated_or_required(mode))
 				check_if_match(cache, mode, rel, oldtuple, current, false);
 		}
 
@@ -615,10 +635,16 @@ occ_check_version(PG_FUNCTION_ARGS)
 			checked_update.cid = GetCurrentCommandId(false);
 		}
 
-		/* integers advance inline; occ_next_version reports an overflow */
-		if (cache->settings.kind == OCC_KIND_INTEGER && cache->typid == INT8OID &&
-			current < PG_INT64_MAX)
+		/*
+		 * The common cases advance inline: bigint, and timestamptz at full
+		 * precision.  occ_next_version does the rest, and reports versions
+		 * that cannot advance.
+		 */
+		if (cache->typid == INT8OID && current < PG_INT64_MAX)
 			next_version = current + 1;
+		else if (cache->typid == TIMESTAMPTZOID && cache->typmod < 0 &&
+				 !TIMESTAMP_NOT_FINITE(current) && IS_VALID_TIMESTAMP(current + 1))
+			next_version = Max(GetCurrentTimestamp(), current + 1);
 		else
 			next_version = occ_next_version(rel, cache->settings.version_column,
 											cache->typid, cache->typmod, current);
