@@ -54,13 +54,15 @@
 #include "commands/trigger.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "nodes/bitmapset.h"
+#include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/inval.h"
-#include "utils/hsearch.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
@@ -69,7 +71,8 @@
 PG_FUNCTION_INFO_V1(occ_check_version);
 
 /*
- * What one trigger needs to know about its table during one statement.
+ * What one trigger needs to know about its table, kept for the backend
+ * (see trigger_cache()).
  */
 typedef struct OccTriggerCache
 {
@@ -94,6 +97,8 @@ typedef struct OccTriggerCache
 	/* occ.if_match, converted to the column's type; see if_match_for() */
 	bool		if_match_valid;
 	uint64		if_match_generation;
+	pg_tz	   *if_match_timezone;	/* TimeZone and DateOrder it was read */
+	int			if_match_date_order;	/* with, for timestamp versions */
 	OccIfMatchForm if_match_form;
 	int			if_match_nvalues;
 	int64	   *if_match_values;
@@ -288,19 +293,22 @@ trigger_cache(FunctionCallInfo fcinfo, TriggerData *trigdata)
 
 /*
  * occ.if_match as this column's values.  Parsed and converted again only
- * when the setting has changed since the last row, so a statement touching
- * many rows parses it once.
+ * when the setting has changed since it was last read, or, for timestamp
+ * versions, when TimeZone or DateStyle has, since they decide what a
+ * timestamp literal means.  The values live as long as the cache entry.
  */
 static void
-if_match_for(OccTriggerCache *cache, MemoryContext mcxt)
+if_match_for(OccTriggerCache *cache)
 {
-	MemoryContext oldcxt;
 	OccIfMatch	parsed;
 	ListCell   *lc;
 	int			n = 0;
 
 	if (cache->if_match_valid &&
-		cache->if_match_generation == occ_if_match_generation)
+		cache->if_match_generation == occ_if_match_generation &&
+		(cache->settings.kind == OCC_KIND_INTEGER ||
+		 (cache->if_match_timezone == session_timezone &&
+		  cache->if_match_date_order == DateOrder)))
 		return;
 
 	cache->if_match_valid = false;
@@ -310,10 +318,9 @@ if_match_for(OccTriggerCache *cache, MemoryContext mcxt)
 
 	occ_parse_if_match(occ_if_match, &parsed);
 
-	oldcxt = MemoryContextSwitchTo(mcxt);
 	if (parsed.values != NIL)
-		cache->if_match_values = palloc(sizeof(int64) * list_length(parsed.values));
-	MemoryContextSwitchTo(oldcxt);
+		cache->if_match_values = MemoryContextAlloc(TopMemoryContext,
+													sizeof(int64) * list_length(parsed.values));
 
 	foreach(lc, parsed.values)
 	{
@@ -330,6 +337,8 @@ if_match_for(OccTriggerCache *cache, MemoryContext mcxt)
 	cache->if_match_form = parsed.form;
 	cache->if_match_nvalues = n;
 	cache->if_match_generation = occ_if_match_generation;
+	cache->if_match_timezone = session_timezone;
+	cache->if_match_date_order = DateOrder;
 	cache->if_match_valid = true;
 }
 
@@ -383,7 +392,7 @@ check_if_match(OccTriggerCache *cache, OccMode mode, Relation rel,
 	if (written_by_trigger())
 		return;
 
-	if_match_for(cache, TopMemoryContext);
+	if_match_for(cache);
 
 	switch (cache->if_match_form)
 	{
