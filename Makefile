@@ -14,7 +14,8 @@ OBJS = \
 	src/wrappers.o
 
 EXTENSION = occ
-DATA = sql/occ--1.0.sql sql/occ--1.0--1.1.sql sql/occ--1.1--1.2.sql
+DATA = sql/occ--1.0.sql sql/occ--1.0--1.1.sql sql/occ--1.1--1.2.sql \
+	sql/occ--1.2--1.3.sql
 PGFILEDESC = "occ - optimistic concurrency control enforced by the database"
 
 # PostgreSQL's headers are not -Wextra clean; include them as system headers
@@ -24,6 +25,12 @@ PG_CPPFLAGS = -isystem $(includedir_server)
 REGRESS = enable modes if_match delete timestamps partitions fk_cascade on_conflict \
 	merge identifiers wrappers postgrest in_place privileges errors ddl upgrade \
 	bad_input
+# hardening (issue 8): trigger, settings and install
+REGRESS +=
+# hardening (issue 8): wrappers
+REGRESS +=
+# hardening (issue 8): DDL guard
+REGRESS +=
 REGRESS_OPTS = --load-extension=occ
 
 ISOLATION = stale_update stale_delete stale_repeatable_read

@@ -3,6 +3,14 @@
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION occ" to load this file. \quit
 
+-- The schema is created here rather than named in the control file, so
+-- that CREATE EXTENSION fails if a schema "occ" already exists (its owner
+-- could otherwise plant functions that shadow ours), and so that it
+-- belongs to the extension and to the superuser that runs this script,
+-- also when a database owner installs occ as a trusted extension: nobody
+-- else can create objects in it.
+CREATE SCHEMA occ;
+
 -- The trigger function.  It runs no SQL and resolves no names, so it has no
 -- pinned search_path: a SET clause would wrap every row's call in a GUC
 -- save and restore for nothing.

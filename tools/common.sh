@@ -30,7 +30,8 @@ install_packages() {
 		as_root apt-get update -q
 		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing
 	fi
-	PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
+	# PG_CONFIG may name another installation (a relocated copy, a chroot)
+	PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
 	PG_BIN=$($PG_CONFIG --bindir)
 	export PG_CONFIG
 }
