@@ -26,7 +26,7 @@ REGRESS = enable modes if_match delete timestamps partitions fk_cascade on_confl
 	merge identifiers wrappers postgrest in_place privileges errors ddl upgrade \
 	bad_input
 # hardening (issue 8): trigger, settings and install
-REGRESS +=
+REGRESS += install report_privacy row_movement
 # hardening (issue 8): wrappers
 REGRESS +=
 # hardening (issue 8): DDL guard

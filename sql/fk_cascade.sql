@@ -1,9 +1,11 @@
 --
--- fk_cascade: rows written by triggers -- foreign-key cascades, audit
--- triggers, INSTEAD OF triggers -- advance their version without being
--- checked against occ.if_match or the strict requirement; only a version
--- such a trigger assigns itself is checked.  Writes made directly by the
--- statement are still checked.
+-- fk_cascade: rows written by triggers.  Foreign-key actions advance their
+-- version without being checked against occ.if_match or the strict
+-- requirement.  Statements run by other triggers -- audit triggers,
+-- INSTEAD OF triggers -- are not held to the client's occ.if_match, which
+-- was stated for the client's own rows, but they are held to the strict
+-- requirement, and a version they assign themselves is checked.  Writes
+-- made directly by the statement are checked as always.
 --
 
 -- ===================================================================
@@ -109,13 +111,24 @@ $$;
 CREATE TRIGGER fk_count_change AFTER UPDATE ON fk_account
     FOR EACH ROW EXECUTE FUNCTION fk_count_change();
 
--- The audit rows advance; neither strict mode nor a non-matching
--- occ.if_match gets in the way.
+-- fk_audit is strict: the trigger's UPDATE states no version, and is
+-- refused like any other write that states none (the client's occ.if_match
+-- does not count for it).
+UPDATE fk_account SET balance = balance + 1;
+SET occ.if_match = '"1"';
+UPDATE fk_account SET balance = balance + 1 WHERE id = 1;
+RESET occ.if_match;
+SELECT * FROM fk_audit ORDER BY id;
+
+-- In lax mode the audit rows advance, and a client's occ.if_match that
+-- matches no audit row does not get in the way.
+SELECT occ.set_mode('fk_audit', 'lax');
 UPDATE fk_account SET balance = balance + 1;
 SET occ.if_match = '"99"';
 UPDATE fk_account SET balance = balance + 1 WHERE id = 1;
 RESET occ.if_match;
 SELECT * FROM fk_audit ORDER BY id;
+SELECT occ.set_mode('fk_audit', 'strict');
 
 -- The same UPDATE written directly is checked.
 UPDATE fk_audit SET changes = changes + 1 WHERE id = 1;
@@ -174,19 +187,42 @@ $$;
 CREATE TRIGGER fk_view_update INSTEAD OF UPDATE ON fk_audit_view
     FOR EACH ROW EXECUTE FUNCTION fk_view_update();
 
--- The row written by the INSTEAD OF trigger advances unchecked.
-SET occ.if_match = '"99"';
+-- fk_audit is strict, and the INSTEAD OF trigger states no version: the
+-- write through the view is refused, whatever the client's occ.if_match.
+UPDATE fk_audit_view SET changes = 0 WHERE id = 2;
+SET occ.if_match = '"2"';
 UPDATE fk_audit_view SET changes = 0 WHERE id = 2;
 RESET occ.if_match;
+
+-- A view that shows the version, with a trigger that passes on the version
+-- the client assigns, is checked like the table itself.
+CREATE VIEW fk_audit_versioned AS SELECT id, changes, version FROM fk_audit;
+CREATE FUNCTION fk_versioned_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE fk_audit SET changes = NEW.changes, version = NEW.version
+    WHERE id = OLD.id;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER fk_versioned_update INSTEAD OF UPDATE ON fk_audit_versioned
+    FOR EACH ROW EXECUTE FUNCTION fk_versioned_update();
+-- row 2 is at version 2: stating 1 is stale, stating 2 passes
+UPDATE fk_audit_versioned SET changes = 0, version = 1 WHERE id = 2;
+UPDATE fk_audit_versioned SET changes = 0, version = 2 WHERE id = 2;
+-- a client that assigns no version passes the current one on through NEW:
+-- that states the current version, as SET version = version does
+UPDATE fk_audit_versioned SET changes = 5 WHERE id = 2;
 SELECT * FROM fk_audit ORDER BY id;
 
 -- ===================================================================
 -- clean up
 -- ===================================================================
-DROP VIEW fk_audit_view;
+DROP VIEW fk_audit_view, fk_audit_versioned;
 DROP TABLE fk_child, fk_child_null, fk_parent, fk_account, fk_account2, fk_audit;
 DROP FUNCTION fk_count_change();
 DROP FUNCTION fk_stated_change();
 DROP FUNCTION fk_bump_audit(int);
 DROP FUNCTION fk_view_update();
+DROP FUNCTION fk_versioned_update();
 SELECT count(*) FROM occ.tables WHERE table_name::text LIKE 'fk\_%';

@@ -94,6 +94,58 @@ UPDATE pr_items SET name = 'tres' WHERE id = 1;
 SELECT current_setting('response.headers');
 COMMIT;
 
+-- ==== one ETag for a statement that updates one row, none for more ====
+-- PostgREST sends every header left in response.headers: a PATCH of many
+-- rows must not answer with one ETag per row (and building such a list
+-- row by row would take time quadratic in the rows).
+CREATE TABLE pr_bulk (id int PRIMARY KEY, qty int);
+INSERT INTO pr_bulk SELECT g, 0 FROM generate_series(1, 10000) g;
+SELECT occ.enable('pr_bulk');
+BEGIN;
+SELECT * FROM pr_request('{"if-match": "*"}', $$UPDATE pr_bulk SET qty = 1$$);
+COMMIT;
+BEGIN;
+SELECT * FROM pr_request('{"if-match": "*"}', $$UPDATE pr_bulk SET qty = 2 WHERE id <= 2$$);
+COMMIT;
+-- one row: its ETag, once
+BEGIN;
+SELECT * FROM pr_request('{"if-match": "\"3\""}', $$UPDATE pr_bulk SET qty = 3 WHERE id = 1$$);
+COMMIT;
+-- two rows of one statement in two partitions of a table count as two
+CREATE TABLE pr_parts (id int PRIMARY KEY, qty int) PARTITION BY RANGE (id);
+CREATE TABLE pr_parts_1 PARTITION OF pr_parts FOR VALUES FROM (1) TO (10);
+CREATE TABLE pr_parts_2 PARTITION OF pr_parts FOR VALUES FROM (10) TO (20);
+INSERT INTO pr_parts VALUES (1, 0), (11, 0);
+SELECT occ.enable('pr_parts');
+BEGIN;
+SELECT * FROM pr_request('{"if-match": "\"1\""}', $$UPDATE pr_parts SET qty = 1$$);
+COMMIT;
+-- the headers that were there before the first row are kept
+BEGIN;
+SELECT set_config('request.headers', '{"if-match": "*"}', true);
+SELECT occ.postgrest_pre_request();
+SELECT set_config('response.headers', '[{"Cache-Control": "no-store"}]', true);
+UPDATE pr_bulk SET qty = 4 WHERE id IN (5, 6);
+SELECT current_setting('response.headers');
+COMMIT;
+-- a row that a trigger writes is not the request's: it leaves no ETag, and
+-- does not take the request's row's ETag away
+CREATE FUNCTION pr_touch_bulk() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE pr_bulk SET qty = qty + 1 WHERE id = 10;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER pr_touch_bulk AFTER UPDATE ON pr_parts
+    FOR EACH ROW EXECUTE FUNCTION pr_touch_bulk();
+BEGIN;
+SELECT * FROM pr_request('{"if-match": "\"2\""}', $$UPDATE pr_parts SET qty = 5 WHERE id = 11$$);
+COMMIT;
+SELECT id, version FROM pr_bulk WHERE id = 10;
+DROP TABLE pr_bulk, pr_parts;
+DROP FUNCTION pr_touch_bulk();
+
 -- ==== the style as a DBA sets it, for a role or database ====
 SET occ.error_style = 'http';
 UPDATE pr_items SET name = 'x' WHERE id = 1; \echo :LAST_ERROR_SQLSTATE

@@ -513,7 +513,7 @@ occ_decode_trigger_settings(PG_FUNCTION_ARGS)
 	else
 		values[2] = CStringGetTextDatum(occ_mode_name(settings.mode));
 	values[3] = CStringGetTextDatum(occ_mode_name(settings.mode == OCC_MODE_DEFAULT ?
-												  (OccMode) occ_default_mode :
+												  occ_effective_default_mode() :
 												  settings.mode));
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));

@@ -16,19 +16,22 @@
  * a write that states no version on a strict table PT428 (Precondition
  * Required); message, DETAIL, HINT and fields stay the same.  PostgREST
  * also sends the response headers a transaction leaves in the setting
- * response.headers, so in that style each successful UPDATE leaves the
- * row's new entity tag there as ETag.
+ * response.headers, so in that style a statement that updates exactly one
+ * row leaves the row's new entity tag there as ETag.  A statement that
+ * updates several rows leaves none: no single tag describes them.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type_d.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "occ.h"
@@ -96,21 +99,32 @@ occ_etag(PG_FUNCTION_ARGS)
 }
 
 /*
- * Leave the row's new entity tag in response.headers, for PostgREST to send
- * as ETag.  The setting holds a JSON array of one-header objects; other
- * headers already there are kept.
+ * The ETag header set for the rows of one statement, so that the header is
+ * set for the first row and taken back at the second, and each further row
+ * costs a comparison: the statement is known by its executor's per-query
+ * memory context and its start time (either alone could repeat: a context
+ * can be allocated where a finished statement's was, and a query string
+ * holding several statements starts them all at one time).  Should both
+ * repeat, rows of two statements are counted together, and the header is
+ * left out rather than wrong.
  */
-void
-occ_set_response_etag(int64 version, Oid typid)
+static struct
 {
-	const char *current = GetConfigOption("response.headers", true, false);
-	char	   *etag = occ_version_etag(version, typid);
-	char	   *header;
-	char	   *value;
-	size_t		len = current ? strlen(current) : 0;
+	MemoryContext statement_cxt;
+	TimestampTz statement_start;
+	int			rows;
+	char	   *headers_before; /* response.headers before the first row */
+}			response_etag;
 
-	/* the tag's quotes are escaped inside the JSON string */
-	header = psprintf("{\"ETag\": \"\\%.*s\\\"\"}", (int) strlen(etag) - 1, etag);
+/*
+ * The headers with one more, as response.headers holds them: a JSON array
+ * of one-header objects.  An unset or unreadable value becomes an array of
+ * the new header alone.
+ */
+static char *
+headers_with(const char *current, const char *header)
+{
+	size_t		len = current ? strlen(current) : 0;
 
 	while (len > 0 && isspace((unsigned char) current[len - 1]))
 		len--;
@@ -124,13 +138,60 @@ occ_set_response_etag(int64 version, Oid typid)
 		for (p = inner; p < current + len - 1; p++)
 			if (!isspace((unsigned char) *p))
 				empty = false;
-		value = psprintf("[%.*s%s%s]", (int) (len - 2), inner,
-						 empty ? "" : ", ", header);
+		return psprintf("[%.*s%s%s]", (int) (len - 2), inner,
+						empty ? "" : ", ", header);
 	}
-	else
-		value = psprintf("[%s]", header);
+	return psprintf("[%s]", header);
+}
 
+static void
+set_response_headers(const char *value)
+{
 	(void) set_config_option("response.headers", value,
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
 							 true, 0, false);
+}
+
+/*
+ * A row of the statement running in statement_cxt was updated to this
+ * version: leave its entity tag in response.headers, for PostgREST to send
+ * as ETag, if it is the statement's only row so far, and take it back if it
+ * is the second.  Other headers already there are kept.
+ */
+void
+occ_note_response_etag(MemoryContext statement_cxt, int64 version, Oid typid)
+{
+	TimestampTz statement_start = GetCurrentStatementStartTimestamp();
+	const char *current;
+	char	   *etag;
+	char	   *header;
+
+	if (response_etag.statement_cxt != statement_cxt ||
+		response_etag.statement_start != statement_start)
+	{
+		response_etag.statement_cxt = statement_cxt;
+		response_etag.statement_start = statement_start;
+		response_etag.rows = 0;
+		if (response_etag.headers_before != NULL)
+			pfree(response_etag.headers_before);
+		response_etag.headers_before = NULL;
+	}
+
+	if (++response_etag.rows > 2)
+		return;
+
+	if (response_etag.rows == 2)
+	{
+		set_response_headers(response_etag.headers_before);
+		return;
+	}
+
+	current = GetConfigOption("response.headers", true, false);
+	response_etag.headers_before = MemoryContextStrdup(TopMemoryContext,
+													   current ? current : "");
+
+	/* the tag's quotes are escaped inside the JSON string */
+	etag = occ_version_etag(version, typid);
+	header = psprintf("{\"ETag\": \"\\%.*s\\\"\"}", (int) strlen(etag) - 1, etag);
+	set_response_headers(headers_with(current, header));
 }

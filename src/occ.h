@@ -130,6 +130,7 @@ extern int	occ_error_style;
 extern char *occ_if_match;
 extern uint64 occ_if_match_generation;
 extern void occ_define_settings(void);
+extern OccMode occ_effective_default_mode(void);
 extern const char *occ_mode_name(OccMode mode);
 extern bool occ_mode_from_name(const char *name, OccMode *mode);
 extern const char *occ_kind_name(OccKind kind);
@@ -151,7 +152,8 @@ extern bool occ_trigger_writes_column(Trigger *trigger, const char *column);
 
 /* http.c */
 extern char *occ_version_etag(int64 value, Oid typid);
-extern void occ_set_response_etag(int64 version, Oid typid);
+extern void occ_note_response_etag(MemoryContext statement_cxt, int64 version,
+								   Oid typid);
 
 /* if_match.c */
 extern void occ_parse_if_match(const char *text, OccIfMatch *result);
@@ -197,6 +199,7 @@ occ_int64_to_version(int64 value, Oid typid)
 }
 
 /* trigger.c */
+extern int	occ_trigger_depth(void);
 extern bool occ_decode_trigger_args(int nargs, char **args,
 									OccTableSettings *settings);
 extern bool occ_trigger_is_well_formed(Trigger *trigger);
@@ -222,7 +225,8 @@ OCC_NORETURN extern void occ_report_stale(Relation rel, HeapTuple oldtuple,
 										  const char *expected) OCC_NORETURN_AFTER;
 OCC_NORETURN extern void occ_report_missing(Relation rel,
 											AttrNumber version_attnum,
-											bool is_delete) OCC_NORETURN_AFTER;
+											bool is_delete,
+											bool by_trigger) OCC_NORETURN_AFTER;
 OCC_NORETURN extern void occ_report_bad_if_match(const char *text,
 												 const char *detail) OCC_NORETURN_AFTER;
 

@@ -9,7 +9,8 @@
  * that decision, honouring column privileges and row-level security), and
  * the schema, table and column fields are set so that clients can react
  * without parsing text.  For a partition the relation is the partition,
- * as in core's own reports.
+ * as in core's own reports.  The versions are values of a column too: they
+ * are shown only to a user who may read that column, by the same rules.
  *
  *-------------------------------------------------------------------------
  */
@@ -17,9 +18,12 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/rls.h"
 
 #include "occ.h"
 
@@ -67,6 +71,52 @@ describe_row_key(Relation rel, HeapTuple tuple)
 }
 
 /*
+ * May the current user see the values of this column of any row?  The
+ * rules of ExecBuildSlotValueDescription and BuildIndexValueDescription:
+ * not if row-level security applies to the user, else if the user may
+ * SELECT the table or the column.
+ */
+static bool
+user_may_see_column(Relation rel, AttrNumber attnum)
+{
+	Oid			relid = RelationGetRelid(rel);
+
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		return false;
+	return pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK ||
+		pg_attribute_aclcheck(relid, attnum, GetUserId(), ACL_SELECT) == ACLCHECK_OK;
+}
+
+/*
+ * The DETAIL of a stale write.  The key and the versions are each shown
+ * only to a user who may read them.
+ */
+static int
+stale_detail(const char *key, bool show_versions, bool from_if_match,
+			 const char *current, const char *expected)
+{
+	if (!show_versions)
+	{
+		if (key != NULL)
+			return errdetail("Key %s does not have the version the write stated.", key);
+		return errdetail("The row does not have the version the write stated.");
+	}
+	if (from_if_match)
+	{
+		if (key != NULL)
+			return errdetail("Key %s has version %s, but occ.if_match is %s.",
+							 key, current, quote_literal_cstr(expected));
+		return errdetail("The row has version %s, but occ.if_match is %s.",
+						 current, quote_literal_cstr(expected));
+	}
+	if (key != NULL)
+		return errdetail("Key %s has version %s, but the update stated version %s.",
+						 key, current, expected);
+	return errdetail("The row has version %s, but the update stated version %s.",
+					 current, expected);
+}
+
+/*
  * Raise 40V01: the version stated for a write is not the row's current one.
  * "current" and "expected" are printed versions; "expected" is the value
  * assigned in the UPDATE, or the raw occ.if_match if it came from there.
@@ -77,6 +127,7 @@ occ_report_stale(Relation rel, HeapTuple oldtuple, AttrNumber version_attnum,
 				 const char *current, const char *expected)
 {
 	char	   *key = describe_row_key(rel, oldtuple);
+	bool		show_versions = user_may_see_column(rel, version_attnum);
 
 	ereport(ERROR,
 			(errcode(occ_error_style == OCC_ERROR_STYLE_HTTP ?
@@ -87,28 +138,23 @@ occ_report_stale(Relation rel, HeapTuple oldtuple, AttrNumber version_attnum,
 					RelationGetRelationName(rel)) :
 			 errmsg("version conflict on update of relation \"%s\"",
 					RelationGetRelationName(rel)),
-			 key == NULL ?
-			 (from_if_match ?
-			  errdetail("The row has version %s, but occ.if_match is %s.",
-						current, quote_literal_cstr(expected)) :
-			  errdetail("The row has version %s, but the update stated version %s.",
-						current, expected)) :
-			 (from_if_match ?
-			  errdetail("Key %s has version %s, but occ.if_match is %s.",
-						key, current, quote_literal_cstr(expected)) :
-			  errdetail("Key %s has version %s, but the update stated version %s.",
-						key, current, expected)),
+			 stale_detail(key, show_versions, from_if_match, current, expected),
 			 errhint("Read the row again and retry the write with its current version."),
 			 errtablecol(rel, version_attnum)));
 	pg_unreachable();
 }
 
 /*
- * Raise 23V01: a write to a strict table stated no version.
+ * Raise 23V01: a write to a strict table stated no version.  by_trigger
+ * says that a statement run by a trigger wrote the row: occ.if_match is
+ * not applied to such rows (see row_writer() in trigger.c), so the hint
+ * names what such a statement can do instead.
  */
 void
-occ_report_missing(Relation rel, AttrNumber version_attnum, bool is_delete)
+occ_report_missing(Relation rel, AttrNumber version_attnum, bool is_delete,
+				   bool by_trigger)
 {
+	const char *relname = RelationGetRelationName(rel);
 	const char *column = NameStr(TupleDescAttr(RelationGetDescr(rel),
 											   version_attnum - 1)->attname);
 
@@ -118,15 +164,23 @@ occ_report_missing(Relation rel, AttrNumber version_attnum, bool is_delete)
 					 ERRCODE_OCC_VERSION_REQUIRED),
 			 is_delete ?
 			 errmsg("delete from relation \"%s\" does not state the version it expects",
-					RelationGetRelationName(rel)) :
+					relname) :
 			 errmsg("update of relation \"%s\" does not state the version it expects",
-					RelationGetRelationName(rel)),
+					relname),
+			 by_trigger ?
+			 errdetail("Relation \"%s\" is in strict mode, and a statement run by a trigger wrote the row; occ.if_match applies only to the rows of the statement the client sent.",
+					   relname) :
 			 errdetail("Relation \"%s\" is in strict mode: every write must state the version of the row it read.",
-					   RelationGetRelationName(rel)),
-			 is_delete ?
-			 errhint("Set occ.if_match to the version you read, or to * to delete whatever the version.") :
-			 errhint("Assign the version you read to column \"%s\" in the UPDATE, or set occ.if_match.",
-					 column),
+					   relname),
+			 by_trigger ?
+			 (is_delete ?
+			  errhint("Delete the row through occ.delete() with the version it has, or with * to delete whatever the version.") :
+			  errhint("Assign the version to column \"%s\" in the trigger's UPDATE, or update the row through occ.update().",
+					  column)) :
+			 (is_delete ?
+			  errhint("Set occ.if_match to the version you read, or to * to delete whatever the version.") :
+			  errhint("Assign the version you read to column \"%s\" in the UPDATE, or set occ.if_match.",
+					  column)),
 			 errtablecol(rel, version_attnum)));
 	pg_unreachable();
 }

@@ -8,6 +8,21 @@
  * superusers, or roles granted SET on it (PostgreSQL 15+), per cluster,
  * database or role.
  *
+ * The library is loaded on first use, so when a session starts the setting
+ * is a placeholder, which holds only one value.  A client that names
+ * occ.default_mode in its startup packet (-c in PGOPTIONS) replaces the
+ * value that the DBA configured for the cluster, database or role with its
+ * own; when the library loads, PostgreSQL refuses the client's value if
+ * the client may not set it, and the setting would be left at its built-in
+ * default.  So when the placeholder held a value from the startup packet,
+ * the values the DBA configured are read again, from the configuration
+ * files and pg_db_role_setting, at their own priorities (see
+ * restore_configured_default_mode).  A value given on the postmaster's
+ * command line cannot be read again; the README says to configure it in a
+ * file or with ALTER DATABASE / ALTER ROLE.  SET before the library loads
+ * needs nothing: it does not replace the configured value, and is refused
+ * on its own when the library loads.
+ *
  * occ.error_style only changes which SQLSTATEs report the same refusals,
  * so anyone may set it; PostgREST deployments set it to "http".
  *
@@ -23,9 +38,23 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/pg_db_role_setting.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "occ.h"
+
+#define DEFAULT_MODE_NAME	"occ.default_mode"
 
 int			occ_default_mode = OCC_MODE_LAX;
 int			occ_error_style = OCC_ERROR_STYLE_SQLSTATE;
@@ -55,13 +84,162 @@ assign_if_match(const char *newval, void *extra)
 	occ_if_match_generation++;
 }
 
+/* Set when the configured occ.default_mode must be read again. */
+static bool default_mode_to_restore = false;
+
+/*
+ * Did a value from the client's startup packet replace the configured
+ * value of the occ.default_mode placeholder?  Startup packet values are the
+ * only ones that become a placeholder's reset value with a higher priority
+ * than the configured ones.
+ */
+static bool
+startup_packet_replaced_default_mode(void)
+{
+	struct config_generic *placeholder = NULL;
+
+#if PG_VERSION_NUM >= 160000
+	placeholder = find_option(DEFAULT_MODE_NAME, false, true, DEBUG1);
+#else
+	struct config_generic **variables = get_guc_variables();
+	int			n = GetNumConfigOptions();
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (pg_strcasecmp(variables[i]->name, DEFAULT_MODE_NAME) == 0)
+			placeholder = variables[i];
+#endif
+	return placeholder != NULL && placeholder->reset_source == PGC_S_CLIENT;
+}
+
+/*
+ * Apply the last occ.default_mode found in the configuration files, in the
+ * order the postmaster reads them, as the postmaster applies it.
+ */
+static void
+restore_from_configuration_files(void)
+{
+	ConfigVariable *head = NULL;
+	ConfigVariable *tail = NULL;
+	ConfigVariable *item;
+	const char *value = NULL;
+
+	if (ConfigFileName == NULL ||
+		!ParseConfigFile(ConfigFileName, true, NULL, 0, 0, DEBUG2, &head, &tail) ||
+		!ParseConfigFile(PG_AUTOCONF_FILENAME, false, NULL, 0, 0, DEBUG2, &head, &tail))
+	{
+		FreeConfigVariables(head);
+		return;
+	}
+	for (item = head; item != NULL; item = item->next)
+		if (pg_strcasecmp(item->name, DEFAULT_MODE_NAME) == 0)
+			value = item->value;
+	if (value != NULL)
+		(void) set_config_option(DEFAULT_MODE_NAME, value, PGC_SIGHUP, PGC_S_FILE,
+								 GUC_ACTION_SET, true, WARNING, false);
+	FreeConfigVariables(head);
+}
+
+/*
+ * Apply occ.default_mode from one pg_db_role_setting entry, as
+ * ApplySetting applies all of its settings at session start.
+ */
+static void
+restore_from_db_role_setting(Relation relsetting, Snapshot snapshot,
+							 Oid databaseid, Oid roleid, GucSource source)
+{
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tuple;
+
+	ScanKeyInit(&keys[0], Anum_pg_db_role_setting_setdatabase,
+				BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(databaseid));
+	ScanKeyInit(&keys[1], Anum_pg_db_role_setting_setrole,
+				BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(roleid));
+	scan = systable_beginscan(relsetting, DbRoleSettingDatidRolidIndexId, true,
+							  snapshot, 2, keys);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		config;
+		Datum	   *items;
+		int			nitems;
+		int			i;
+
+		config = heap_getattr(tuple, Anum_pg_db_role_setting_setconfig,
+							  RelationGetDescr(relsetting), &isnull);
+		if (isnull)
+			continue;
+		deconstruct_array(DatumGetArrayTypeP(config), TEXTOID, -1, false,
+						  TYPALIGN_INT, &items, NULL, &nitems);
+		for (i = 0; i < nitems; i++)
+		{
+			char	   *name;
+			char	   *value;
+
+			ParseLongOption(TextDatumGetCString(items[i]), &name, &value);
+			if (value != NULL && pg_strcasecmp(name, DEFAULT_MODE_NAME) == 0)
+				(void) set_config_option(DEFAULT_MODE_NAME, value, PGC_SUSET, source,
+										 GUC_ACTION_SET, true, WARNING, false);
+		}
+	}
+	systable_endscan(scan);
+}
+
+/*
+ * Read the configured occ.default_mode again (see the file header).  Each
+ * value is applied at its own priority, so the one that wins is the one
+ * that would have won had the client not named the setting; a value the
+ * client was allowed to set still wins over all of them.
+ */
+static void
+restore_configured_default_mode(void)
+{
+	Relation	relsetting;
+	Snapshot	snapshot;
+	Oid			databaseid = MyDatabaseId;
+	Oid			roleid = GetSessionUserId();
+
+	default_mode_to_restore = false;
+
+	restore_from_configuration_files();
+
+	relsetting = table_open(DbRoleSettingRelationId, AccessShareLock);
+	snapshot = RegisterSnapshot(GetCatalogSnapshot(DbRoleSettingRelationId));
+	restore_from_db_role_setting(relsetting, snapshot, databaseid, roleid,
+								 PGC_S_DATABASE_USER);
+	restore_from_db_role_setting(relsetting, snapshot, InvalidOid, roleid,
+								 PGC_S_USER);
+	restore_from_db_role_setting(relsetting, snapshot, databaseid, InvalidOid,
+								 PGC_S_DATABASE);
+	restore_from_db_role_setting(relsetting, snapshot, InvalidOid, InvalidOid,
+								 PGC_S_GLOBAL);
+	UnregisterSnapshot(snapshot);
+	table_close(relsetting, AccessShareLock);
+}
+
+/*
+ * The mode of tables that have none of their own.  The configured value is
+ * read again here if that could not be done when the library was loaded
+ * outside a transaction (session_preload_libraries).
+ */
+OccMode
+occ_effective_default_mode(void)
+{
+	if (unlikely(default_mode_to_restore))
+		restore_configured_default_mode();
+	return (OccMode) occ_default_mode;
+}
+
 /*
  * Define occ's GUCs.  Called once from _PG_init.
  */
 void
 occ_define_settings(void)
 {
-	DefineCustomEnumVariable("occ.default_mode",
+	default_mode_to_restore = startup_packet_replaced_default_mode();
+
+	DefineCustomEnumVariable(DEFAULT_MODE_NAME,
 							 "Sets the check mode of tables that have no mode of their own.",
 							 "strict refuses writes that state no version, lax checks only "
 							 "writes that state one, none checks nothing.",
@@ -99,6 +277,10 @@ occ_define_settings(void)
 #else
 	EmitWarningsOnPlaceholders("occ");
 #endif
+
+	/* Loaded on first use, the library is normally inside a transaction. */
+	if (default_mode_to_restore && IsTransactionState())
+		restore_configured_default_mode();
 }
 
 /*

@@ -72,7 +72,7 @@ PG_FUNCTION_INFO_V1(occ_check_version);
 
 /*
  * What one trigger needs to know about its table, kept for the backend
- * (see trigger_cache()).
+ * (see statement_state()).
  */
 typedef struct OccTriggerCache
 {
@@ -105,19 +105,27 @@ typedef struct OccTriggerCache
 } OccTriggerCache;
 
 /*
+ * What a trigger keeps for the statement that fires it, in fn_extra: the
+ * FmgrInfo belongs to one result relation of one statement's executor
+ * state, and fn_extra is allocated in its per-query memory context.
+ *
  * A cross-partition UPDATE deletes the row from its old partition and
- * inserts it into the new one, firing BEFORE DELETE triggers on the old
- * partition after the BEFORE UPDATE trigger has already checked the write.
- * The UPDATE path remembers the row it checked so that the DELETE that
- * follows for the same row, in the same command, is not checked again.
+ * inserts it into the new one: after this trigger has checked the UPDATE,
+ * the executor fires the old partition's BEFORE DELETE triggers for the
+ * same row, through the same result relation and so through this same
+ * FmgrInfo.  The UPDATE remembers the row it checked in moved_row, and the
+ * very next call, if it is the DELETE of that row, is not checked again.
+ * Any other statement -- another part of a writable CTE, a statement of
+ * the next transaction -- fires through an FmgrInfo of its own, so the
+ * memo can only ever match the DELETE half of the row movement it was
+ * recorded for.
  */
-static struct
+typedef struct OccStatementState
 {
-	Oid			relid;
-	ItemPointerData tid;
-	TransactionId xid;
-	CommandId	cid;
-}			checked_update;
+	OccTriggerCache *cache;		/* the backend's entry for the trigger */
+	bool		moved_row_valid;	/* set by an UPDATE of a partition row */
+	ItemPointerData moved_row;	/* that row */
+} OccStatementState;
 
 /*
  * Decode the arguments of an occ trigger.  Returns false if they are not
@@ -255,18 +263,20 @@ build_cache(OccTriggerCache *cache, TriggerData *trigdata)
 }
 
 /*
- * The cache entry of the trigger being fired, built if need be.  The
- * statement keeps a pointer to it in fn_extra, re-checked for validity on
- * every row, so that only the first row of a statement looks it up.
+ * The statement's state for the trigger being fired, with a valid cache
+ * entry, built if need be.  Only the first row of a statement looks the
+ * entry up; the others find it in fn_extra and only check that no
+ * invalidation has cleared it since.
  */
-static OccTriggerCache *
-trigger_cache(FunctionCallInfo fcinfo, TriggerData *trigdata)
+static OccStatementState *
+statement_state(FunctionCallInfo fcinfo, TriggerData *trigdata)
 {
-	OccTriggerCache *cache = fcinfo->flinfo->fn_extra;
+	OccStatementState *state = fcinfo->flinfo->fn_extra;
+	OccTriggerCache *cache;
 	bool		found;
 
-	if (cache != NULL && cache->valid && cache->tgoid == trigdata->tg_trigger->tgoid)
-		return cache;
+	if (state != NULL && state->cache->valid)
+		return state;
 
 	if (trigger_caches == NULL)
 	{
@@ -287,8 +297,15 @@ trigger_cache(FunctionCallInfo fcinfo, TriggerData *trigdata)
 	}
 	if (!cache->valid)
 		build_cache(cache, trigdata);
-	fcinfo->flinfo->fn_extra = cache;
-	return cache;
+
+	if (state == NULL)
+	{
+		state = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+									   sizeof(OccStatementState));
+		fcinfo->flinfo->fn_extra = state;
+	}
+	state->cache = cache;
+	return state;
 }
 
 /*
@@ -343,17 +360,47 @@ if_match_for(OccTriggerCache *cache)
 }
 
 /*
- * Is this row written by another trigger (a foreign-key cascade, an audit
- * trigger) rather than by the statement itself?  Our own invocation counts
- * one level of trigger depth.
+ * pg_trigger_depth(), without going through SQL.  Inside occ's own trigger
+ * it is at least 1: the rows of a statement that no trigger ran have depth
+ * 1, rows written by a statement that a trigger ran have more.
  */
-static bool
-written_by_trigger(void)
+int
+occ_trigger_depth(void)
 {
 	LOCAL_FCINFO(depth_fcinfo, 0);
 
 	InitFunctionCallInfoData(*depth_fcinfo, NULL, 0, InvalidOid, NULL, NULL);
-	return DatumGetInt32(pg_trigger_depth(depth_fcinfo)) > 1;
+	return DatumGetInt32(pg_trigger_depth(depth_fcinfo));
+}
+
+/*
+ * Who writes a row, as far as stating a version goes.
+ *
+ * The client's statement (or a function it called) writes its own rows:
+ * occ.if_match was stated for them.  A foreign-key action writes rows that
+ * the client never read and cannot state a version for; ri_triggers.c runs
+ * its queries, and everything they fire, with SECURITY_NOFORCE_RLS set,
+ * which nothing else in PostgreSQL sets.  Any other trigger runs statements
+ * of its own: the client's occ.if_match was not meant for their rows (an
+ * audit trigger updating a summary row), but they are held to the strict
+ * requirement, so that a view's INSTEAD OF trigger, for one, cannot write
+ * a strict table without stating a version.
+ */
+typedef enum RowWriter
+{
+	ROW_WRITER_CLIENT,
+	ROW_WRITER_FOREIGN_KEY_ACTION,
+	ROW_WRITER_TRIGGER
+} RowWriter;
+
+static RowWriter
+row_writer(void)
+{
+	if (occ_trigger_depth() <= 1)
+		return ROW_WRITER_CLIENT;
+	if (InNoForceRLSOperation())
+		return ROW_WRITER_FOREIGN_KEY_ACTION;
+	return ROW_WRITER_TRIGGER;
 }
 
 /*
@@ -389,8 +436,17 @@ check_if_match(OccTriggerCache *cache, OccMode mode, Relation rel,
 {
 	int			i;
 
-	if (written_by_trigger())
-		return;
+	switch (row_writer())
+	{
+		case ROW_WRITER_CLIENT:
+			break;
+		case ROW_WRITER_FOREIGN_KEY_ACTION:
+			return;
+		case ROW_WRITER_TRIGGER:
+			if (mode == OCC_MODE_STRICT)
+				occ_report_missing(rel, cache->attnum, is_delete, true);
+			return;
+	}
 
 	if_match_for(cache);
 
@@ -398,7 +454,7 @@ check_if_match(OccTriggerCache *cache, OccMode mode, Relation rel,
 	{
 		case OCC_IF_MATCH_UNSET:
 			if (mode == OCC_MODE_STRICT)
-				occ_report_missing(rel, cache->attnum, is_delete);
+				occ_report_missing(rel, cache->attnum, is_delete, false);
 			return;
 		case OCC_IF_MATCH_ANY:
 			return;
@@ -544,6 +600,7 @@ Datum
 occ_check_version(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	OccStatementState *state;
 	OccTriggerCache *cache;
 	Relation	rel;
 	HeapTuple	oldtuple;
@@ -551,6 +608,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 	Datum		value;
 	bool		isnull;
 	int64		current;
+	bool		moved_row_valid;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -570,13 +628,18 @@ occ_check_version(PG_FUNCTION_ARGS)
 				 errmsg("function \"%s\" must be fired for UPDATE or DELETE",
 						"occ.check_version")));
 
-	cache = trigger_cache(fcinfo, trigdata);
+	state = statement_state(fcinfo, trigdata);
+	cache = state->cache;
+
+	/* the row-movement memo serves the very next call only */
+	moved_row_valid = state->moved_row_valid;
+	state->moved_row_valid = false;
 
 	rel = trigdata->tg_relation;
 	oldtuple = trigdata->tg_trigtuple;
 	mode = cache->settings.mode;
 	if (mode == OCC_MODE_DEFAULT)
-		mode = (OccMode) occ_default_mode;
+		mode = occ_effective_default_mode();
 
 	value = tuple_version(cache, oldtuple, RelationGetDescr(rel), &isnull);
 	if (isnull)
@@ -594,14 +657,9 @@ occ_check_version(PG_FUNCTION_ARGS)
 		 * The DELETE half of a cross-partition UPDATE whose UPDATE half we
 		 * have just checked is not checked again.
 		 */
-		if (RelationGetRelid(rel) == checked_update.relid &&
-			ItemPointerEquals(&oldtuple->t_self, &checked_update.tid) &&
-			GetCurrentTransactionIdIfAny() == checked_update.xid &&
-			GetCurrentCommandId(false) == checked_update.cid)
-		{
-			checked_update.relid = InvalidOid;
+		if (moved_row_valid &&
+			ItemPointerEquals(&oldtuple->t_self, &state->moved_row))
 			return PointerGetDatum(oldtuple);
-		}
 
 		if (mode != OCC_MODE_NONE && !nothing_stated_or_required(mode))
 			check_if_match(cache, mode, rel, oldtuple, current, true);
@@ -638,10 +696,8 @@ occ_check_version(PG_FUNCTION_ARGS)
 
 		if (rel->rd_rel->relispartition)
 		{
-			checked_update.relid = RelationGetRelid(rel);
-			checked_update.tid = oldtuple->t_self;
-			checked_update.xid = GetCurrentTransactionIdIfAny();
-			checked_update.cid = GetCurrentCommandId(false);
+			state->moved_row = oldtuple->t_self;
+			state->moved_row_valid = true;
 		}
 
 		/*
@@ -657,8 +713,10 @@ occ_check_version(PG_FUNCTION_ARGS)
 		else
 			next_version = occ_next_version(rel, cache->settings.version_column,
 											cache->typid, cache->typmod, current);
-		if (occ_error_style == OCC_ERROR_STYLE_HTTP)
-			occ_set_response_etag(next_version, cache->typid);
+		/* the ETag describes a row of the client's own statement */
+		if (occ_error_style == OCC_ERROR_STYLE_HTTP && occ_trigger_depth() <= 1)
+			occ_note_response_etag(fcinfo->flinfo->fn_mcxt, next_version,
+								   cache->typid);
 		next = occ_int64_to_version(next_version, cache->typid);
 		if (field != NULL)
 		{
