@@ -20,10 +20,23 @@
  * quoted, values are parameters converted by their column type's input
  * function (so a value that does not fit fails with that type's own
  * error), and key columns are compared with the equality operator of the
- * unique index's operator family, named with its schema.  Plans are kept
- * per table, key columns and changed columns, and dropped when the table's
- * relcache entry is invalidated (any ALTER TABLE), so repeated calls do not
- * plan again.
+ * unique index's operator family, named with its schema.
+ *
+ * Kept statements.  Like ri_triggers.c, the wrappers keep one prepared
+ * statement per shape of call -- the table's OID, UPDATE or DELETE, the key
+ * columns and the changed columns, which is all its text depends on -- in
+ * a hash table of their own memory context, so that repeated calls do not
+ * parse and plan again.  A kept statement is checked with
+ * SPI_plan_is_valid() after the table is locked with the lock the
+ * statement takes, which processes the invalidations that arrived before
+ * it; an invalid one is prepared again from the table's current names
+ * (the plan cache would re-parse the old text, naming a table that may have
+ * been renamed, or replaced by another of that name).  A statement that a
+ * wrapper call is running -- an outer call, when a trigger fired by its
+ * statement calls a wrapper again -- is never freed: it carries a use
+ * count, and a nested call that finds it invalid prepares a statement of
+ * its own for that call only.  Nothing is allocated for the session before
+ * a statement has been prepared, so a failing call leaves nothing behind.
  *
  *-------------------------------------------------------------------------
  */
@@ -62,38 +75,37 @@ typedef struct NamedValue
 } NamedValue;
 
 /*
- * A prepared statement for one table, one set of key columns and one set
- * of changed columns.  Kept for the session in TopMemoryContext; "valid"
- * is cleared by the relcache callback, and the plan freed when next seen.
+ * What the text of a kept statement depends on, the hash key of the kept
+ * statements: the table, the kind of statement, and the sets of key and
+ * changed columns, as bitmaps of attribute numbers (the statement names
+ * the columns in attribute number order).  Not the names: those are read
+ * again whenever the statement is prepared again.
  */
-typedef struct WrapperPlan
+#define WRAPPER_COLUMN_WORDS	((MaxHeapAttributeNumber + 63) / 64)
+
+typedef struct WrapperPlanKey
 {
 	Oid			relid;
 	bool		is_delete;
-	int			nkeys;
-	int			nchanges;
-	AttrNumber *attnums;		/* key columns, then changed columns */
-	SPIPlanPtr	plan;
-	bool		valid;
-} WrapperPlan;
+	uint64		key_columns[WRAPPER_COLUMN_WORDS];
+	uint64		changed_columns[WRAPPER_COLUMN_WORDS];
+} WrapperPlanKey;
 
-static List *wrapper_plans = NIL;
-static bool callback_registered = false;
-
-static void
-invalidate_plans(Datum arg, Oid relid)
+/* A kept statement. */
+typedef struct WrapperPlanEntry
 {
-	ListCell   *lc;
+	WrapperPlanKey key;			/* hash key; must be first */
+	SPIPlanPtr	plan;			/* kept with SPI_keepplan */
+	int			use_count;		/* wrapper calls running it now */
+} WrapperPlanEntry;
 
-	(void) arg;
-	foreach(lc, wrapper_plans)
-	{
-		WrapperPlan *wp = lfirst(lc);
-
-		if (relid == InvalidOid || wp->relid == relid)
-			wp->valid = false;
-	}
-}
+/*
+ * The kept statements, and the memory context that holds the hash table
+ * (the plans themselves live under CacheMemoryContext, where SPI_keepplan
+ * puts them).  Created on first use.
+ */
+static MemoryContext wrapper_plan_context = NULL;
+static HTAB *wrapper_plans = NULL;
 
 /*
  * The text of a JSON value as the column's input function reads it: a
@@ -320,75 +332,104 @@ prepare_statement(Relation rel, bool is_delete, List *key, List *changes,
 	return plan;
 }
 
-/*
- * The kept plan for this statement shape, prepared if need be.
- */
-static SPIPlanPtr
-statement_plan(Relation rel, bool is_delete, List *key, List *changes)
+/* Set the bit of each column of a list of NamedValues. */
+static void
+column_bits(List *columns, uint64 *bits)
 {
-	int			nkeys = list_length(key);
-	int			nchanges = list_length(changes);
 	ListCell   *lc;
-	WrapperPlan *wp;
+
+	foreach(lc, columns)
+	{
+		AttrNumber	attnum = ((NamedValue *) lfirst(lc))->attnum;
+
+		bits[(attnum - 1) / 64] |= UINT64CONST(1) << ((attnum - 1) % 64);
+	}
+}
+
+/*
+ * The kept statement for this shape of call, or NULL, with a statement
+ * to run in *plan.  The caller counts its use of the entry while it runs
+ * the statement.
+ *
+ * The table is locked, so the invalidations that arrived before this call
+ * have been processed, and SPI_plan_is_valid tells whether anything the
+ * statement depends on changed: its table, its columns, indexes, the
+ * schema (renaming one invalidates every plan).  If so, the statement is
+ * prepared again, and the old one freed, unless an outer wrapper call is
+ * running it: then this call prepares a statement for itself alone, which
+ * SPI_finish frees.  Any error leaves the kept statements as they were.
+ */
+static WrapperPlanEntry *
+statement_plan(Relation rel, bool is_delete, List *key, List *changes,
+			   SPIPlanPtr *plan)
+{
+	WrapperPlanKey hashkey;
+	WrapperPlanEntry *entry;
 	Oid		   *argtypes;
-	MemoryContext oldcxt;
-	int			i;
+	bool		found;
 
-	if (!callback_registered)
+	if (wrapper_plans == NULL)
 	{
-		CacheRegisterRelcacheCallback(invalidate_plans, (Datum) 0);
-		callback_registered = true;
+		HASHCTL		ctl;
+
+		wrapper_plan_context = AllocSetContextCreate(TopMemoryContext,
+													 "occ wrapper plans",
+													 ALLOCSET_DEFAULT_SIZES);
+		ctl.keysize = sizeof(WrapperPlanKey);
+		ctl.entrysize = sizeof(WrapperPlanEntry);
+		ctl.hcxt = wrapper_plan_context;
+		wrapper_plans = hash_create("occ wrapper plans", 64, &ctl,
+									HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 
-	foreach(lc, wrapper_plans)
-	{
-		wp = lfirst(lc);
-		if (!wp->valid)
-		{
-			/* its table changed: forget it, and look further */
-			SPI_freeplan(wp->plan);
-			pfree(wp->attnums);
-			pfree(wp);
-			wrapper_plans = foreach_delete_current(wrapper_plans, lc);
-			continue;
-		}
-		if (wp->relid != RelationGetRelid(rel) || wp->is_delete != is_delete ||
-			wp->nkeys != nkeys || wp->nchanges != nchanges)
-			continue;
-		for (i = 0; i < nkeys + nchanges; i++)
-		{
-			NamedValue *nv = list_nth(i < nkeys ? key : changes,
-									  i < nkeys ? i : i - nkeys);
+	memset(&hashkey, 0, sizeof(hashkey));	/* padding is hashed too */
+	hashkey.relid = RelationGetRelid(rel);
+	hashkey.is_delete = is_delete;
+	column_bits(key, hashkey.key_columns);
+	column_bits(changes, hashkey.changed_columns);
 
-			if (wp->attnums[i] != nv->attnum)
-				break;
-		}
-		if (i == nkeys + nchanges)
-			return wp->plan;
+	entry = hash_search(wrapper_plans, &hashkey, HASH_FIND, NULL);
+	if (entry != NULL && SPI_plan_is_valid(entry->plan))
+	{
+		*plan = entry->plan;
+		return entry;
 	}
 
-	argtypes = palloc(sizeof(Oid) * (nkeys + nchanges));
-	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
-	wp = palloc(sizeof(WrapperPlan));
-	wp->relid = RelationGetRelid(rel);
-	wp->is_delete = is_delete;
-	wp->nkeys = nkeys;
-	wp->nchanges = nchanges;
-	wp->attnums = palloc(sizeof(AttrNumber) * (nkeys + nchanges + 1));
-	for (i = 0; i < nkeys + nchanges; i++)
-		wp->attnums[i] = ((NamedValue *) list_nth(i < nkeys ? key : changes,
-												  i < nkeys ? i : i - nkeys))->attnum;
-	MemoryContextSwitchTo(oldcxt);
+	argtypes = palloc(sizeof(Oid) * (list_length(key) + list_length(changes)));
+	*plan = prepare_statement(rel, is_delete, key, changes, argtypes);
+	if (entry != NULL && entry->use_count > 0)
+		return NULL;
 
-	wp->plan = prepare_statement(rel, is_delete, key, changes, argtypes);
-	if (SPI_keepplan(wp->plan) != 0)
+	if (entry == NULL)
+	{
+		entry = hash_search(wrapper_plans, &hashkey, HASH_ENTER, &found);
+		Assert(!found);
+		entry->plan = NULL;
+		entry->use_count = 0;
+	}
+	if (SPI_keepplan(*plan) != 0)
 		elog(ERROR, "SPI_keepplan failed");
-	wp->valid = true;
+	if (entry->plan != NULL)
+		SPI_freeplan(entry->plan);
+	entry->plan = *plan;
+	return entry;
+}
 
-	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
-	wrapper_plans = lappend(wrapper_plans, wp);
-	MemoryContextSwitchTo(oldcxt);
-	return wp->plan;
+/* Order NamedValues by attribute number. */
+static int
+compare_attnums(const ListCell *a, const ListCell *b)
+{
+	AttrNumber	x = ((NamedValue *) lfirst(a))->attnum;
+	AttrNumber	y = ((NamedValue *) lfirst(b))->attnum;
+
+	return (x > y) - (x < y);
+}
+
+static List *
+list_sort_attnums(List *columns)
+{
+	list_sort(columns, compare_attnums);
+	return columns;
 }
 
 /*
@@ -419,6 +460,40 @@ statement_parameters(Relation rel, List *key, List *changes,
 }
 
 /*
+ * Run the statement with if_match applying to it.  The use of a kept
+ * statement is counted while it runs, so that no nested call frees it; the
+ * count is given back however the statement ends.
+ */
+static int
+run_statement(WrapperPlanEntry *entry, SPIPlanPtr plan, Datum *values,
+			  const char *nulls, const char *if_match)
+{
+	int			ret = 0;
+	int			nestlevel;
+
+	if (entry != NULL)
+		entry->use_count++;
+	PG_TRY();
+	{
+		/* if_match is occ.if_match for this one statement */
+		nestlevel = NewGUCNestLevel();
+		(void) set_config_option("occ.if_match", if_match,
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
+		ret = SPI_execute_plan(plan, values, nulls, false, 0);
+		AtEOXact_GUC(true, nestlevel);
+	}
+	PG_FINALLY();
+	{
+		if (entry != NULL)
+			entry->use_count--;
+	}
+	PG_END_TRY();
+
+	return ret;
+}
+
+/*
  * The common body of occ.update and occ.delete.
  */
 static Datum
@@ -431,10 +506,10 @@ write_one_row(FunctionCallInfo fcinfo, bool is_delete)
 	Jsonb	   *key_json;
 	List	   *key;
 	List	   *changes = NIL;
+	WrapperPlanEntry *entry;
 	SPIPlanPtr	plan;
 	Datum	   *values;
 	char	   *nulls;
-	int			nestlevel;
 	int			ret;
 	Datum		result = (Datum) 0;
 	bool		isnull = true;
@@ -447,8 +522,13 @@ write_one_row(FunctionCallInfo fcinfo, bool is_delete)
 				 errmsg("argument \"%s\" must not be null",
 						PG_ARGISNULL(0) ? "tbl" : PG_ARGISNULL(1) ? "key" : "changes")));
 
+	/*
+	 * The lock the statement takes, taken now: it processes the
+	 * invalidations that arrived before this call, so that the kept
+	 * statement's validity can be judged (see statement_plan).
+	 */
 	relid = PG_GETARG_OID(0);
-	rel = try_relation_open(relid, AccessShareLock);
+	rel = try_relation_open(relid, RowExclusiveLock);
 	if (rel == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -486,21 +566,19 @@ write_one_row(FunctionCallInfo fcinfo, bool is_delete)
 		}
 	}
 
+	/* the statement names its columns in attribute number order */
+	key = list_sort_attnums(key);
+	changes = list_sort_attnums(changes);
+
 	values = palloc(sizeof(Datum) * (list_length(key) + list_length(changes)));
 	nulls = palloc(list_length(key) + list_length(changes));
 	statement_parameters(rel, key, changes, values, nulls);
 
 	SPI_connect();
-	plan = statement_plan(rel, is_delete, key, changes);
+	entry = statement_plan(rel, is_delete, key, changes, &plan);
 
-	/* if_match is occ.if_match for this one statement */
-	nestlevel = NewGUCNestLevel();
-	(void) set_config_option("occ.if_match",
-							 PG_ARGISNULL(2) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(2)),
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
-	ret = SPI_execute_plan(plan, values, nulls, false, 0);
-	AtEOXact_GUC(true, nestlevel);
+	ret = run_statement(entry, plan, values, nulls,
+						PG_ARGISNULL(2) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(2)));
 
 	if (ret != (is_delete ? SPI_OK_DELETE_RETURNING : SPI_OK_UPDATE_RETURNING))
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
