@@ -51,6 +51,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "lib/ilist.h"
 #include "nodes/pg_list.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -97,15 +98,58 @@ typedef struct WrapperPlanEntry
 	WrapperPlanKey key;			/* hash key; must be first */
 	SPIPlanPtr	plan;			/* kept with SPI_keepplan */
 	int			use_count;		/* wrapper calls running it now */
+	dlist_node	lru;			/* in wrapper_lru */
 } WrapperPlanEntry;
 
 /*
- * The kept statements, and the memory context that holds the hash table
- * (the plans themselves live under CacheMemoryContext, where SPI_keepplan
- * puts them).  Created on first use.
+ * How many statements are kept.  Callers choose the columns they change
+ * (an HTTP PATCH body does), so the shapes are not bounded by the
+ * application's code, and each kept statement holds its parse trees and
+ * plans, some 10 to 15 kB for a small table.  64 covers the shapes that an
+ * application sends over and over (a few per table it writes through the
+ * wrappers) and holds about a megabyte at most; the least recently used
+ * statement is dropped first, and a dropped shape costs one planning when
+ * it comes back.  Statements in use are never dropped, so a chain of nested
+ * wrapper calls may exceed the bound by its depth, for as long as it runs.
+ */
+#define WRAPPER_MAX_PLANS	64
+
+/*
+ * The kept statements, most recently used first in wrapper_lru, and the
+ * memory context that holds the hash table (the plans themselves live
+ * under CacheMemoryContext, where SPI_keepplan puts them).  Created on
+ * first use.
  */
 static MemoryContext wrapper_plan_context = NULL;
 static HTAB *wrapper_plans = NULL;
+static dlist_head wrapper_lru = DLIST_STATIC_INIT(wrapper_lru);
+static int	wrapper_nplans = 0;
+
+/*
+ * Make room for one more kept statement: drop the least recently used
+ * statements that no call is running until fewer than WRAPPER_MAX_PLANS
+ * are kept, or only statements in use are left.
+ */
+static void
+evict_plans(void)
+{
+	dlist_node *node = dlist_is_empty(&wrapper_lru) ? NULL :
+		dlist_tail_node(&wrapper_lru);
+
+	while (node != NULL && wrapper_nplans >= WRAPPER_MAX_PLANS)
+	{
+		WrapperPlanEntry *entry = dlist_container(WrapperPlanEntry, lru, node);
+
+		node = dlist_has_prev(&wrapper_lru, node) ?
+			dlist_prev_node(&wrapper_lru, node) : NULL;
+		if (entry->use_count > 0)
+			continue;
+		dlist_delete(&entry->lru);
+		SPI_freeplan(entry->plan);
+		(void) hash_search(wrapper_plans, &entry->key, HASH_REMOVE, NULL);
+		wrapper_nplans--;
+	}
+}
 
 /*
  * The text of a JSON value as the column's input function reads it: a
@@ -378,7 +422,7 @@ statement_plan(Relation rel, bool is_delete, List *key, List *changes,
 		ctl.keysize = sizeof(WrapperPlanKey);
 		ctl.entrysize = sizeof(WrapperPlanEntry);
 		ctl.hcxt = wrapper_plan_context;
-		wrapper_plans = hash_create("occ wrapper plans", 64, &ctl,
+		wrapper_plans = hash_create("occ wrapper plan table", WRAPPER_MAX_PLANS, &ctl,
 									HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 
@@ -391,6 +435,7 @@ statement_plan(Relation rel, bool is_delete, List *key, List *changes,
 	entry = hash_search(wrapper_plans, &hashkey, HASH_FIND, NULL);
 	if (entry != NULL && SPI_plan_is_valid(entry->plan))
 	{
+		dlist_move_head(&wrapper_lru, &entry->lru);
 		*plan = entry->plan;
 		return entry;
 	}
@@ -400,17 +445,22 @@ statement_plan(Relation rel, bool is_delete, List *key, List *changes,
 	if (entry != NULL && entry->use_count > 0)
 		return NULL;
 
-	if (entry == NULL)
-	{
-		entry = hash_search(wrapper_plans, &hashkey, HASH_ENTER, &found);
-		Assert(!found);
-		entry->plan = NULL;
-		entry->use_count = 0;
-	}
 	if (SPI_keepplan(*plan) != 0)
 		elog(ERROR, "SPI_keepplan failed");
-	if (entry->plan != NULL)
+	if (entry != NULL)
+	{
 		SPI_freeplan(entry->plan);
+		dlist_move_head(&wrapper_lru, &entry->lru);
+	}
+	else
+	{
+		evict_plans();
+		entry = hash_search(wrapper_plans, &hashkey, HASH_ENTER, &found);
+		Assert(!found);
+		entry->use_count = 0;
+		dlist_push_head(&wrapper_lru, &entry->lru);
+		wrapper_nplans++;
+	}
 	entry->plan = *plan;
 	return entry;
 }
