@@ -9,11 +9,15 @@
  *
  * Both return the row (as written, or as deleted) as jsonb.  The key must
  * name exactly the columns of a primary key or unique constraint, so that
- * it identifies at most one row.  if_match is applied as occ.if_match for
- * the one statement, so the table's trigger checks it exactly as it checks
- * any write: a wrapper adds no rule of its own.  The version column cannot
- * be among the changes, since assigning it would state a version of its
- * own; it advances as on every UPDATE.
+ * it identifies at most one row.  The wrapper states if_match to the
+ * table's trigger for its own statement (occ_wrapper_statement), not
+ * through the occ.if_match setting: the trigger checks the statement's
+ * rows against it with the rules of occ.if_match, wherever the wrapper is
+ * called from -- also from a trigger, whose nested writes are otherwise
+ * not held to occ.if_match -- and the session's occ.if_match never applies
+ * to them.  The version column cannot be among the changes, since
+ * assigning it would state a version of its own; it advances as on every
+ * UPDATE.
  *
  * The statement is ordinary SQL run through SPI with the caller's
  * privileges (row-level security and column privileges apply).  Names are
@@ -55,7 +59,6 @@
 #include "nodes/pg_list.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
-#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -67,6 +70,9 @@
 
 PG_FUNCTION_INFO_V1(occ_update);
 PG_FUNCTION_INFO_V1(occ_delete);
+
+/* The innermost wrapper statement running, for the trigger; see occ.h. */
+OccWrapperStatement *occ_wrapper_statement = NULL;
 
 /* A column named in the key or the changes, with its value as text. */
 typedef struct NamedValue
@@ -510,31 +516,33 @@ statement_parameters(Relation rel, List *key, List *changes,
 }
 
 /*
- * Run the statement with if_match applying to it.  The use of a kept
- * statement is counted while it runs, so that no nested call frees it; the
- * count is given back however the statement ends.
+ * Run the statement, stating if_match for its rows to the trigger.  The
+ * statement is pushed on occ_wrapper_statement for as long as it runs, and
+ * the use of a kept statement is counted, so that no nested call frees it;
+ * both are given back however the statement ends.
  */
 static int
-run_statement(WrapperPlanEntry *entry, SPIPlanPtr plan, Datum *values,
-			  const char *nulls, const char *if_match)
+run_statement(Relation rel, WrapperPlanEntry *entry, SPIPlanPtr plan,
+			  Datum *values, const char *nulls, const char *if_match)
 {
+	OccWrapperStatement statement;
 	int			ret = 0;
-	int			nestlevel;
+
+	statement.relid = RelationGetRelid(rel);
+	statement.trigger_depth = occ_trigger_depth();
+	statement.if_match = if_match;
+	statement.outer = occ_wrapper_statement;
 
 	if (entry != NULL)
 		entry->use_count++;
+	occ_wrapper_statement = &statement;
 	PG_TRY();
 	{
-		/* if_match is occ.if_match for this one statement */
-		nestlevel = NewGUCNestLevel();
-		(void) set_config_option("occ.if_match", if_match,
-								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-								 true, 0, false);
 		ret = SPI_execute_plan(plan, values, nulls, false, 0);
-		AtEOXact_GUC(true, nestlevel);
 	}
 	PG_FINALLY();
 	{
+		occ_wrapper_statement = statement.outer;
 		if (entry != NULL)
 			entry->use_count--;
 	}
@@ -627,7 +635,7 @@ write_one_row(FunctionCallInfo fcinfo, bool is_delete)
 	SPI_connect();
 	entry = statement_plan(rel, is_delete, key, changes, &plan);
 
-	ret = run_statement(entry, plan, values, nulls,
+	ret = run_statement(rel, entry, plan, values, nulls,
 						PG_ARGISNULL(2) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(2)));
 
 	if (ret != (is_delete ? SPI_OK_DELETE_RETURNING : SPI_OK_UPDATE_RETURNING))
