@@ -28,7 +28,8 @@ REGRESS = enable modes if_match delete timestamps partitions fk_cascade on_confl
 # hardening (issue 8): trigger, settings and install
 REGRESS += install report_privacy row_movement
 # hardening (issue 8): wrappers
-REGRESS +=
+REGRESS += wrapper_search_path wrapper_plans wrapper_rename wrapper_memory wrapper_nested \
+	wrapper_edges
 # hardening (issue 8): DDL guard
 REGRESS +=
 REGRESS_OPTS = --load-extension=occ

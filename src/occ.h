@@ -124,6 +124,22 @@ typedef struct OccIfMatch
 	List	   *values;			/* char * of each strong tag or plain value */
 } OccIfMatch;
 
+/*
+ * The statement an occ.update or occ.delete call is running, and the
+ * version it states for it.  The wrapper pushes one while its statement
+ * runs; the trigger checks the rows of that statement -- rows of the
+ * wrapper's table or of a partition of it, written one trigger level below
+ * the wrapper -- against if_match instead of occ.if_match or an assigned
+ * version, wherever the wrapper was called from (see wrappers.c).
+ */
+typedef struct OccWrapperStatement
+{
+	Oid			relid;			/* the table the wrapper writes */
+	int			trigger_depth;	/* occ_trigger_depth() when it ran */
+	const char *if_match;		/* as occ.if_match reads it; "" for NULL */
+	struct OccWrapperStatement *outer;	/* the enclosing wrapper statement */
+} OccWrapperStatement;
+
 /* settings.c */
 extern int	occ_default_mode;
 extern int	occ_error_style;
@@ -197,6 +213,9 @@ occ_int64_to_version(int64 value, Oid typid)
 			return Int64GetDatum(value);
 	}
 }
+
+/* wrappers.c */
+extern OccWrapperStatement *occ_wrapper_statement;	/* innermost, or NULL */
 
 /* trigger.c */
 extern int	occ_trigger_depth(void);

@@ -30,7 +30,8 @@
  * Rows written by other triggers (foreign-key cascades, audit triggers) are
  * not the writer's own: they are not held to occ.if_match or the strict
  * requirement, only to a version they assign themselves.  They still
- * advance.
+ * advance.  The rows of an occ.update or occ.delete statement are checked
+ * against the version the wrapper states, wherever it is called from.
  *
  * The trigger runs no SQL.  What does not change between writes -- the
  * decoded trigger arguments, the column's number and type, occ.if_match
@@ -49,6 +50,7 @@
 #include "access/sysattr.h"
 #include "access/tupmacs.h"
 #include "access/xact.h"
+#include "catalog/partition.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type_d.h"
 #include "commands/trigger.h"
@@ -404,6 +406,60 @@ row_writer(void)
 }
 
 /*
+ * If the row belongs to the statement of the innermost occ.update or
+ * occ.delete call (see OccWrapperStatement), check it against the
+ * wrapper's if_match and return true; else return false.  The wrapper
+ * states its version for its own rows, so neither occ.if_match nor an
+ * assigned version column (a "touch" assigns it to itself) counts for
+ * them, and the depth at which the wrapper runs does not matter.  Parsed
+ * for each row: a wrapper writes one row.
+ */
+static bool
+checked_for_wrapper(OccTriggerCache *cache, OccMode mode, Relation rel,
+					HeapTuple oldtuple, int64 current, bool is_delete)
+{
+	OccWrapperStatement *ws = occ_wrapper_statement;
+	OccIfMatch	parsed;
+	ListCell   *lc;
+
+	if (occ_trigger_depth() != ws->trigger_depth + 1 ||
+		(RelationGetRelid(rel) != ws->relid &&
+		 !(rel->rd_rel->relispartition &&
+		   list_member_oid(get_partition_ancestors(RelationGetRelid(rel)),
+						   ws->relid))))
+		return false;
+
+	occ_parse_if_match(ws->if_match, &parsed);
+	switch (parsed.form)
+	{
+		case OCC_IF_MATCH_UNSET:
+			if (mode == OCC_MODE_STRICT)
+				occ_report_missing(rel, cache->attnum, is_delete, false);
+			break;
+		case OCC_IF_MATCH_ANY:
+			break;
+		case OCC_IF_MATCH_VALUES:
+			foreach(lc, parsed.values)
+			{
+				const char *value = lfirst(lc);
+				int64		stated;
+
+				if (!occ_parse_version(value, cache->typid, &stated))
+					occ_report_bad_if_match(ws->if_match,
+											psprintf("\"%s\" is not a valid version for column \"%s\" of type %s.",
+													 value, cache->settings.version_column,
+													 format_type_be(cache->typid)));
+				if (stated == current)
+					return true;
+			}
+			occ_report_stale(rel, oldtuple, cache->attnum, is_delete, true,
+							 occ_version_out(current, cache->typid),
+							 ws->if_match);
+	}
+	return true;
+}
+
+/*
  * The common case, decided without a call: occ.if_match is empty, and the
  * table does not require a stated version.
  */
@@ -661,7 +717,10 @@ occ_check_version(PG_FUNCTION_ARGS)
 			ItemPointerEquals(&oldtuple->t_self, &state->moved_row))
 			return PointerGetDatum(oldtuple);
 
-		if (mode != OCC_MODE_NONE && !nothing_stated_or_required(mode))
+		if (mode != OCC_MODE_NONE &&
+			!(occ_wrapper_statement != NULL &&
+			  checked_for_wrapper(cache, mode, rel, oldtuple, current, true)) &&
+			!nothing_stated_or_required(mode))
 			check_if_match(cache, mode, rel, oldtuple, current, true);
 		return PointerGetDatum(oldtuple);
 	}
@@ -675,7 +734,9 @@ occ_check_version(PG_FUNCTION_ARGS)
 		bool		next_isnull = false;
 		int			replaced;
 
-		if (mode != OCC_MODE_NONE)
+		if (mode != OCC_MODE_NONE &&
+			!(occ_wrapper_statement != NULL &&
+			  checked_for_wrapper(cache, mode, rel, oldtuple, current, false)))
 		{
 			if (column_assigned(trigdata->tg_updatedcols,
 								attnum - FirstLowInvalidHeapAttributeNumber))

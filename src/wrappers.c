@@ -7,23 +7,46 @@
  *		occ.update(tbl regclass, key jsonb, if_match text, changes jsonb)
  *		occ.delete(tbl regclass, key jsonb, if_match text)
  *
- * Both return the row (as written, or as deleted) as jsonb.  The key must
- * name exactly the columns of a primary key or unique constraint, so that
- * it identifies at most one row.  if_match is applied as occ.if_match for
- * the one statement, so the table's trigger checks it exactly as it checks
- * any write: a wrapper adds no rule of its own.  The version column cannot
- * be among the changes, since assigning it would state a version of its
- * own; it advances as on every UPDATE.
+ * Both return the row (as written, or as deleted) as jsonb, with the
+ * columns the caller may read (all of them with SELECT on the table).  The
+ * key must name exactly the columns of a valid, immediately enforced
+ * primary key or unique index without predicate or expressions, so that it
+ * identifies at most one row.  The wrapper states if_match to the table's
+ * trigger for its own statement (occ_wrapper_statement), not through the
+ * occ.if_match setting: the trigger checks the statement's rows against it
+ * with the rules of occ.if_match, wherever the wrapper is called from --
+ * also from a trigger, whose nested writes are otherwise not held to
+ * occ.if_match -- and the session's occ.if_match never applies to them.
+ * The version column cannot be among the changes, since assigning it
+ * would state a version of its own; it advances as on every UPDATE.  With
+ * no changes (a touch) the statement assigns the version column to
+ * itself, which the trigger ignores for the wrapper's rows.  A wrapper
+ * refuses to write where the table's occ trigger would not fire (disabled,
+ * or not firing in the session's session_replication_role).
  *
  * The statement is ordinary SQL run through SPI with the caller's
  * privileges (row-level security and column privileges apply).  Names are
  * quoted, values are parameters converted by their column type's input
  * function (so a value that does not fit fails with that type's own
  * error), and key columns are compared with the equality operator of the
- * unique index's operator family, named with its schema.  Plans are kept
- * per table, key columns and changed columns, and dropped when the table's
- * relcache entry is invalidated (any ALTER TABLE), so repeated calls do not
- * plan again.
+ * unique index's operator family, named with its schema.
+ *
+ * Kept statements.  Like ri_triggers.c, the wrappers keep one prepared
+ * statement per shape of call -- the table's OID, UPDATE or DELETE, and
+ * the key, changed and returned columns, which is all its text depends on
+ * (see WrapperPlanKey) -- in a hash table of their own memory context,
+ * "occ wrapper plans", at most WRAPPER_MAX_PLANS of them, so that repeated
+ * calls do not parse and plan again.  A kept statement is checked with
+ * SPI_plan_is_valid() after the table is locked with the lock the
+ * statement takes, which processes the invalidations that arrived before
+ * it; an invalid one is prepared again from the table's current names
+ * (the plan cache would re-parse the old text, naming a table that may have
+ * been renamed, or replaced by another of that name).  A statement that a
+ * wrapper call is running -- an outer call, when a trigger fired by its
+ * statement calls a wrapper again -- is never freed: it carries a use
+ * count, and a nested call that finds it invalid prepares a statement of
+ * its own for that call only.  Nothing is allocated for the session before
+ * a statement has been prepared, so a failing call leaves nothing behind.
  *
  *-------------------------------------------------------------------------
  */
@@ -38,11 +61,14 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
+#include "lib/ilist.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "nodes/pg_list.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/datum.h"
-#include "utils/guc.h"
-#include "utils/inval.h"
+#include "utils/fmgroids.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -54,6 +80,9 @@
 PG_FUNCTION_INFO_V1(occ_update);
 PG_FUNCTION_INFO_V1(occ_delete);
 
+/* The innermost wrapper statement running, for the trigger; see occ.h. */
+OccWrapperStatement *occ_wrapper_statement = NULL;
+
 /* A column named in the key or the changes, with its value as text. */
 typedef struct NamedValue
 {
@@ -62,36 +91,83 @@ typedef struct NamedValue
 } NamedValue;
 
 /*
- * A prepared statement for one table, one set of key columns and one set
- * of changed columns.  Kept for the session in TopMemoryContext; "valid"
- * is cleared by the relcache callback, and the plan freed when next seen.
+ * What the text of a kept statement depends on, the hash key of the kept
+ * statements: the table, the kind of statement, its version column (which
+ * a touch assigns), and the sets of key, changed and returned columns, as
+ * bitmaps of attribute numbers (the statement names the columns in
+ * attribute number order).  The returned columns are those the caller may
+ * read, so callers with different column privileges get different
+ * statements.  Not the names: those are read again whenever the statement
+ * is prepared again.
  */
-typedef struct WrapperPlan
+#define WRAPPER_COLUMN_WORDS	((MaxHeapAttributeNumber + 63) / 64)
+
+typedef struct WrapperPlanKey
 {
 	Oid			relid;
 	bool		is_delete;
-	int			nkeys;
-	int			nchanges;
-	AttrNumber *attnums;		/* key columns, then changed columns */
-	SPIPlanPtr	plan;
-	bool		valid;
-} WrapperPlan;
+	AttrNumber	version_attnum;
+	uint64		key_columns[WRAPPER_COLUMN_WORDS];
+	uint64		changed_columns[WRAPPER_COLUMN_WORDS];
+	uint64		returned_columns[WRAPPER_COLUMN_WORDS];
+} WrapperPlanKey;
 
-static List *wrapper_plans = NIL;
-static bool callback_registered = false;
-
-static void
-invalidate_plans(Datum arg, Oid relid)
+/* A kept statement. */
+typedef struct WrapperPlanEntry
 {
-	ListCell   *lc;
+	WrapperPlanKey key;			/* hash key; must be first */
+	SPIPlanPtr	plan;			/* kept with SPI_keepplan */
+	int			use_count;		/* wrapper calls running it now */
+	dlist_node	lru;			/* in wrapper_lru */
+} WrapperPlanEntry;
 
-	(void) arg;
-	foreach(lc, wrapper_plans)
+/*
+ * How many statements are kept.  Callers choose the columns they change
+ * (an HTTP PATCH body does), so the shapes are not bounded by the
+ * application's code, and each kept statement holds its parse trees and
+ * plans, some 10 to 15 kB for a small table.  64 covers the shapes that an
+ * application sends over and over (a few per table it writes through the
+ * wrappers) and holds about a megabyte at most; the least recently used
+ * statement is dropped first, and a dropped shape costs one planning when
+ * it comes back.  Statements in use are never dropped, so a chain of nested
+ * wrapper calls may exceed the bound by its depth, for as long as it runs.
+ */
+#define WRAPPER_MAX_PLANS	64
+
+/*
+ * The kept statements, most recently used first in wrapper_lru, and the
+ * memory context that holds the hash table (the plans themselves live
+ * under CacheMemoryContext, where SPI_keepplan puts them).  Created on
+ * first use.
+ */
+static MemoryContext wrapper_plan_context = NULL;
+static HTAB *wrapper_plans = NULL;
+static dlist_head wrapper_lru = DLIST_STATIC_INIT(wrapper_lru);
+static int	wrapper_nplans = 0;
+
+/*
+ * Make room for one more kept statement: drop the least recently used
+ * statements that no call is running until fewer than WRAPPER_MAX_PLANS
+ * are kept, or only statements in use are left.
+ */
+static void
+evict_plans(void)
+{
+	dlist_node *node = dlist_is_empty(&wrapper_lru) ? NULL :
+		dlist_tail_node(&wrapper_lru);
+
+	while (node != NULL && wrapper_nplans >= WRAPPER_MAX_PLANS)
 	{
-		WrapperPlan *wp = lfirst(lc);
+		WrapperPlanEntry *entry = dlist_container(WrapperPlanEntry, lru, node);
 
-		if (relid == InvalidOid || wp->relid == relid)
-			wp->valid = false;
+		node = dlist_has_prev(&wrapper_lru, node) ?
+			dlist_prev_node(&wrapper_lru, node) : NULL;
+		if (entry->use_count > 0)
+			continue;
+		dlist_delete(&entry->lru);
+		SPI_freeplan(entry->plan);
+		(void) hash_search(wrapper_plans, &entry->key, HASH_REMOVE, NULL);
+		wrapper_nplans--;
 	}
 }
 
@@ -167,8 +243,11 @@ named_values(Relation rel, Jsonb *object, const char *what)
 
 /*
  * The unique index whose key columns are exactly those named, preferring
- * the primary key; or an error.  Partial and expression indexes do not
- * count: they do not make a row unique by these columns alone.
+ * the primary key; or an error.  Only a valid, ready, immediately enforced
+ * index without a predicate or expressions makes a row unique by these
+ * columns alone: an index left invalid by a failed CREATE UNIQUE INDEX
+ * CONCURRENTLY may cover duplicates, and a deferred one may too until
+ * commit.
  */
 static Oid
 unique_index_for(Relation rel, List *key)
@@ -183,6 +262,7 @@ unique_index_for(Relation rel, List *key)
 		bool		matches;
 
 		matches = form->indisunique && form->indimmediate &&
+			form->indisvalid && form->indisready && form->indislive &&
 			form->indnkeyatts == list_length(key) &&
 			heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, NULL) &&
 			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL);
@@ -254,13 +334,32 @@ key_equality_operator(Relation index, AttrNumber attnum)
 	return NULL;				/* keep compiler quiet */
 }
 
+/* Is this column's bit set? */
+static inline bool
+column_bit(const uint64 *bits, AttrNumber attnum)
+{
+	return (bits[(attnum - 1) / 64] & (UINT64CONST(1) << ((attnum - 1) % 64))) != 0;
+}
+
+/* Set the bit of this column. */
+static inline void
+set_column_bit(uint64 *bits, AttrNumber attnum)
+{
+	bits[(attnum - 1) / 64] |= UINT64CONST(1) << ((attnum - 1) % 64);
+}
+
 /*
- * Prepare the statement for this table, key and changes.
+ * Prepare the statement of this shape (see WrapperPlanKey), with the
+ * current names of the table and its columns.  Parameters are the changes,
+ * then the key, each in attribute number order.
  */
 static SPIPlanPtr
-prepare_statement(Relation rel, bool is_delete, List *key, List *changes,
-				  Oid *argtypes)
+prepare_statement(Relation rel, const WrapperPlanKey *shape, List *key,
+				  List *changes, Oid *argtypes)
 {
+	bool		is_delete = shape->is_delete;
+	bool		returning = false;
+	AttrNumber	attnum;
 	Relation	index = index_open(unique_index_for(rel, key), AccessShareLock);
 	StringInfoData sql;
 	TupleDesc	tupdesc = RelationGetDescr(rel);
@@ -292,11 +391,19 @@ prepare_statement(Relation rel, bool is_delete, List *key, List *changes,
 		}
 		if (changes == NIL)
 		{
-			/* nothing to change: assign a key column itself, never the version */
-			const char *first = quote_identifier(NameStr(TupleDescAttr(tupdesc,
-																	   ((NamedValue *) linitial(key))->attnum - 1)->attname));
+			/*
+			 * A touch, which only advances the version: assign the version
+			 * column to itself.  The trigger checks the wrapper's rows
+			 * against if_match, not against an assigned version, and the
+			 * version is written anyway, so this needs no privilege but
+			 * the one to update the version; a key column assigned to
+			 * itself would also need that column's, and fails on identity
+			 * columns GENERATED ALWAYS.
+			 */
+			const char *version = quote_identifier(NameStr(TupleDescAttr(tupdesc,
+																		 shape->version_attnum - 1)->attname));
 
-			appendStringInfo(&sql, "%s = t.%s", first, first);
+			appendStringInfo(&sql, "%s = t.%s", version, version);
 		}
 	}
 
@@ -310,8 +417,21 @@ prepare_statement(Relation rel, bool is_delete, List *key, List *changes,
 						 key_equality_operator(index, nv->attnum), n + 1);
 		argtypes[n++] = TupleDescAttr(tupdesc, nv->attnum - 1)->atttypid;
 	}
-	appendStringInfoString(&sql, " RETURNING pg_catalog.to_jsonb(t.*)");
 	index_close(index, AccessShareLock);
+
+	/*
+	 * The columns the caller may read, by name: a whole-row reference would
+	 * need SELECT on every column.  The result is converted to jsonb in C
+	 * (see row_to_jsonb), which also keeps the statement free of functions.
+	 */
+	for (attnum = 1; attnum <= tupdesc->natts; attnum++)
+	{
+		if (!column_bit(shape->returned_columns, attnum))
+			continue;
+		appendStringInfo(&sql, "%st.%s", returning ? ", " : " RETURNING ",
+						 quote_identifier(NameStr(TupleDescAttr(tupdesc, attnum - 1)->attname)));
+		returning = true;
+	}
 
 	plan = SPI_prepare(sql.data, n, argtypes);
 	if (plan == NULL)
@@ -320,75 +440,132 @@ prepare_statement(Relation rel, bool is_delete, List *key, List *changes,
 	return plan;
 }
 
-/*
- * The kept plan for this statement shape, prepared if need be.
- */
-static SPIPlanPtr
-statement_plan(Relation rel, bool is_delete, List *key, List *changes)
+/* Set the bit of each column of a list of NamedValues. */
+static void
+column_bits(List *columns, uint64 *bits)
 {
-	int			nkeys = list_length(key);
-	int			nchanges = list_length(changes);
 	ListCell   *lc;
-	WrapperPlan *wp;
+
+	foreach(lc, columns)
+		set_column_bit(bits, ((NamedValue *) lfirst(lc))->attnum);
+}
+
+/*
+ * Set the bit of each column that the current user may read: every column
+ * with SELECT on the table, else those with SELECT on the column, as the
+ * executor checks a RETURNING list.
+ */
+static void
+readable_columns(Relation rel, uint64 *bits)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	Oid			relid = RelationGetRelid(rel);
+	Oid			userid = GetUserId();
+	bool		all;
+	AttrNumber	attnum;
+
+	all = pg_class_aclcheck(relid, userid, ACL_SELECT) == ACLCHECK_OK;
+	for (attnum = 1; attnum <= tupdesc->natts; attnum++)
+	{
+		if (TupleDescAttr(tupdesc, attnum - 1)->attisdropped)
+			continue;
+		if (all || pg_attribute_aclcheck(relid, attnum, userid, ACL_SELECT) == ACLCHECK_OK)
+			set_column_bit(bits, attnum);
+	}
+}
+
+/*
+ * The kept statement for this shape of call, or NULL, with a statement
+ * to run in *plan.  The caller counts its use of the entry while it runs
+ * the statement.
+ *
+ * The table is locked, so the invalidations that arrived before this call
+ * have been processed, and SPI_plan_is_valid tells whether anything the
+ * statement depends on changed: its table, its columns, indexes, the
+ * schema (renaming one invalidates every plan).  If so, the statement is
+ * prepared again, and the old one freed, unless an outer wrapper call is
+ * running it: then this call prepares a statement for itself alone, which
+ * SPI_finish frees.  Any error leaves the kept statements as they were.
+ */
+static WrapperPlanEntry *
+statement_plan(Relation rel, bool is_delete, AttrNumber version_attnum,
+			   List *key, List *changes, SPIPlanPtr *plan)
+{
+	WrapperPlanKey hashkey;
+	WrapperPlanEntry *entry;
 	Oid		   *argtypes;
-	MemoryContext oldcxt;
-	int			i;
+	bool		found;
 
-	if (!callback_registered)
+	if (wrapper_plans == NULL)
 	{
-		CacheRegisterRelcacheCallback(invalidate_plans, (Datum) 0);
-		callback_registered = true;
+		HASHCTL		ctl;
+
+		wrapper_plan_context = AllocSetContextCreate(TopMemoryContext,
+													 "occ wrapper plans",
+													 ALLOCSET_DEFAULT_SIZES);
+		ctl.keysize = sizeof(WrapperPlanKey);
+		ctl.entrysize = sizeof(WrapperPlanEntry);
+		ctl.hcxt = wrapper_plan_context;
+		wrapper_plans = hash_create("occ wrapper plan table", WRAPPER_MAX_PLANS, &ctl,
+									HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 
-	foreach(lc, wrapper_plans)
-	{
-		wp = lfirst(lc);
-		if (!wp->valid)
-		{
-			/* its table changed: forget it, and look further */
-			SPI_freeplan(wp->plan);
-			pfree(wp->attnums);
-			pfree(wp);
-			wrapper_plans = foreach_delete_current(wrapper_plans, lc);
-			continue;
-		}
-		if (wp->relid != RelationGetRelid(rel) || wp->is_delete != is_delete ||
-			wp->nkeys != nkeys || wp->nchanges != nchanges)
-			continue;
-		for (i = 0; i < nkeys + nchanges; i++)
-		{
-			NamedValue *nv = list_nth(i < nkeys ? key : changes,
-									  i < nkeys ? i : i - nkeys);
+	memset(&hashkey, 0, sizeof(hashkey));	/* padding is hashed too */
+	hashkey.relid = RelationGetRelid(rel);
+	hashkey.is_delete = is_delete;
+	hashkey.version_attnum = version_attnum;
+	column_bits(key, hashkey.key_columns);
+	column_bits(changes, hashkey.changed_columns);
+	readable_columns(rel, hashkey.returned_columns);
 
-			if (wp->attnums[i] != nv->attnum)
-				break;
-		}
-		if (i == nkeys + nchanges)
-			return wp->plan;
+	entry = hash_search(wrapper_plans, &hashkey, HASH_FIND, NULL);
+	if (entry != NULL && SPI_plan_is_valid(entry->plan))
+	{
+		dlist_move_head(&wrapper_lru, &entry->lru);
+		*plan = entry->plan;
+		return entry;
 	}
 
-	argtypes = palloc(sizeof(Oid) * (nkeys + nchanges));
-	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
-	wp = palloc(sizeof(WrapperPlan));
-	wp->relid = RelationGetRelid(rel);
-	wp->is_delete = is_delete;
-	wp->nkeys = nkeys;
-	wp->nchanges = nchanges;
-	wp->attnums = palloc(sizeof(AttrNumber) * (nkeys + nchanges + 1));
-	for (i = 0; i < nkeys + nchanges; i++)
-		wp->attnums[i] = ((NamedValue *) list_nth(i < nkeys ? key : changes,
-												  i < nkeys ? i : i - nkeys))->attnum;
-	MemoryContextSwitchTo(oldcxt);
+	argtypes = palloc(sizeof(Oid) * (list_length(key) + list_length(changes)));
+	*plan = prepare_statement(rel, &hashkey, key, changes, argtypes);
+	if (entry != NULL && entry->use_count > 0)
+		return NULL;
 
-	wp->plan = prepare_statement(rel, is_delete, key, changes, argtypes);
-	if (SPI_keepplan(wp->plan) != 0)
+	if (SPI_keepplan(*plan) != 0)
 		elog(ERROR, "SPI_keepplan failed");
-	wp->valid = true;
+	if (entry != NULL)
+	{
+		SPI_freeplan(entry->plan);
+		dlist_move_head(&wrapper_lru, &entry->lru);
+	}
+	else
+	{
+		evict_plans();
+		entry = hash_search(wrapper_plans, &hashkey, HASH_ENTER, &found);
+		Assert(!found);
+		entry->use_count = 0;
+		dlist_push_head(&wrapper_lru, &entry->lru);
+		wrapper_nplans++;
+	}
+	entry->plan = *plan;
+	return entry;
+}
 
-	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
-	wrapper_plans = lappend(wrapper_plans, wp);
-	MemoryContextSwitchTo(oldcxt);
-	return wp->plan;
+/* Order NamedValues by attribute number. */
+static int
+compare_attnums(const ListCell *a, const ListCell *b)
+{
+	AttrNumber	x = ((NamedValue *) lfirst(a))->attnum;
+	AttrNumber	y = ((NamedValue *) lfirst(b))->attnum;
+
+	return (x > y) - (x < y);
+}
+
+static List *
+list_sort_attnums(List *columns)
+{
+	list_sort(columns, compare_attnums);
+	return columns;
 }
 
 /*
@@ -419,6 +596,124 @@ statement_parameters(Relation rel, List *key, List *changes,
 }
 
 /*
+ * Run the statement, stating if_match for its rows to the trigger.  The
+ * statement is pushed on occ_wrapper_statement for as long as it runs, and
+ * the use of a kept statement is counted, so that no nested call frees it;
+ * both are given back however the statement ends.
+ */
+static int
+run_statement(Relation rel, WrapperPlanEntry *entry, SPIPlanPtr plan,
+			  Datum *values, const char *nulls, const char *if_match)
+{
+	OccWrapperStatement statement;
+	int			ret = 0;
+
+	statement.relid = RelationGetRelid(rel);
+	statement.trigger_depth = occ_trigger_depth();
+	statement.if_match = if_match;
+	statement.outer = occ_wrapper_statement;
+
+	if (entry != NULL)
+		entry->use_count++;
+	occ_wrapper_statement = &statement;
+	PG_TRY();
+	{
+		ret = SPI_execute_plan(plan, values, nulls, false, 0);
+	}
+	PG_FINALLY();
+	{
+		occ_wrapper_statement = statement.outer;
+		if (entry != NULL)
+			entry->use_count--;
+	}
+	PG_END_TRY();
+
+	return ret;
+}
+
+/*
+ * Does the table's occ trigger fire in this session?  As the trigger
+ * manager decides it from pg_trigger.tgenabled and session_replication_role:
+ * a wrapper must not write where no check would run.
+ */
+static void
+check_trigger_fires(OccTableInfo *info)
+{
+	bool		replica = SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA;
+
+	switch (info->trigger_enabled)
+	{
+		case TRIGGER_FIRES_ALWAYS:
+			return;
+		case TRIGGER_FIRES_ON_ORIGIN:
+			if (!replica)
+				return;
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("writes to relation \"%s\" are not checked in this session",
+							info->name),
+					 errdetail("Trigger \"%s\" does not fire while session_replication_role is \"replica\".",
+							   info->trigger_name),
+					 errhint("Set session_replication_role to \"origin\" to write through occ.update or occ.delete.")));
+			break;
+		case TRIGGER_FIRES_ON_REPLICA:
+			if (replica)
+				return;
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("writes to relation \"%s\" are not checked in this session",
+							info->name),
+					 errdetail("Trigger \"%s\" fires only while session_replication_role is \"replica\".",
+							   info->trigger_name),
+					 errhint("Enable it for every session with ALTER TABLE %s ENABLE ALWAYS TRIGGER %s.",
+							 info->qualified_name, quote_identifier(info->trigger_name))));
+			break;
+		default:				/* TRIGGER_DISABLED */
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("writes to relation \"%s\" are not checked in this session",
+							info->name),
+					 errdetail("Trigger \"%s\" is disabled.", info->trigger_name),
+					 errhint("Enable it with ALTER TABLE %s ENABLE TRIGGER %s.",
+							 info->qualified_name, quote_identifier(info->trigger_name))));
+	}
+}
+
+/*
+ * The row a statement returned, as a jsonb object of its columns, built
+ * in the current memory context.  to_jsonb is called by its OID on a
+ * record of the returned columns, so that the statement itself calls no
+ * function (Citus refuses a stable one in RETURNING) and names nothing.
+ */
+static Datum
+row_to_jsonb(HeapTuple tuple, TupleDesc returned)
+{
+	TupleDesc	desc = CreateTupleDescCopy(returned);
+	FmgrInfo	flinfo;
+	LOCAL_FCINFO(to_jsonb_fcinfo, 1);
+	Datum		result;
+
+	desc->tdtypeid = RECORDOID;
+	desc->tdtypmod = -1;
+	desc = BlessTupleDesc(desc);
+
+	/* to_jsonb(anyelement) learns its argument's type from the call's expression */
+	fmgr_info(F_TO_JSONB, &flinfo);
+	fmgr_info_set_expr((Node *) makeFuncExpr(F_TO_JSONB, JSONBOID,
+											 list_make1(makeNullConst(RECORDOID, -1, InvalidOid)),
+											 InvalidOid, InvalidOid,
+											 COERCE_EXPLICIT_CALL),
+					   &flinfo);
+	InitFunctionCallInfoData(*to_jsonb_fcinfo, &flinfo, 1, InvalidOid, NULL, NULL);
+	to_jsonb_fcinfo->args[0].value = heap_copy_tuple_as_datum(tuple, desc);
+	to_jsonb_fcinfo->args[0].isnull = false;
+	result = FunctionCallInvoke(to_jsonb_fcinfo);
+	if (to_jsonb_fcinfo->isnull)
+		elog(ERROR, "to_jsonb returned null");
+	return result;
+}
+
+/*
  * The common body of occ.update and occ.delete.
  */
 static Datum
@@ -431,13 +726,14 @@ write_one_row(FunctionCallInfo fcinfo, bool is_delete)
 	Jsonb	   *key_json;
 	List	   *key;
 	List	   *changes = NIL;
+	WrapperPlanEntry *entry;
 	SPIPlanPtr	plan;
 	Datum	   *values;
 	char	   *nulls;
-	int			nestlevel;
 	int			ret;
+	uint64		processed;
+	AttrNumber	version_attnum;
 	Datum		result = (Datum) 0;
-	bool		isnull = true;
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	ListCell   *lc;
 
@@ -447,21 +743,33 @@ write_one_row(FunctionCallInfo fcinfo, bool is_delete)
 				 errmsg("argument \"%s\" must not be null",
 						PG_ARGISNULL(0) ? "tbl" : PG_ARGISNULL(1) ? "key" : "changes")));
 
+	/*
+	 * The lock the statement takes, taken now: it processes the
+	 * invalidations that arrived before this call, so that the kept
+	 * statement's validity can be judged (see statement_plan).
+	 */
 	relid = PG_GETARG_OID(0);
-	rel = try_relation_open(relid, AccessShareLock);
+	rel = try_relation_open(relid, RowExclusiveLock);
 	if (rel == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
 
-	/* Without an occ trigger there would be no check at all. */
+	/* Without an occ trigger that fires there would be no check at all. */
 	occ_table_info(rel, schema, &info);
-	if (!info.enabled || info.trigger_enabled == TRIGGER_DISABLED ||
-		info.trigger_enabled == TRIGGER_FIRES_ON_REPLICA)
+	if (!info.enabled)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("relation \"%s\" is not enabled for occ", info.name),
 				 errhint("Call occ.enable() first.")));
+	check_trigger_fires(&info);
+	version_attnum = get_attnum(relid, info.settings.version_column);
+	if (version_attnum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("version column \"%s\" of relation \"%s\" does not exist",
+						info.settings.version_column, info.name),
+				 errhint("Call occ.disable() and occ.enable() for the relation again.")));
 
 	key_json = PG_GETARG_JSONB_P(1);
 	key = named_values(rel, key_json, "key");
@@ -486,33 +794,46 @@ write_one_row(FunctionCallInfo fcinfo, bool is_delete)
 		}
 	}
 
+	/* the statement names its columns in attribute number order */
+	key = list_sort_attnums(key);
+	changes = list_sort_attnums(changes);
+
 	values = palloc(sizeof(Datum) * (list_length(key) + list_length(changes)));
 	nulls = palloc(list_length(key) + list_length(changes));
 	statement_parameters(rel, key, changes, values, nulls);
 
 	SPI_connect();
-	plan = statement_plan(rel, is_delete, key, changes);
+	entry = statement_plan(rel, is_delete, version_attnum, key, changes, &plan);
 
-	/* if_match is occ.if_match for this one statement */
-	nestlevel = NewGUCNestLevel();
-	(void) set_config_option("occ.if_match",
-							 PG_ARGISNULL(2) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(2)),
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
-	ret = SPI_execute_plan(plan, values, nulls, false, 0);
-	AtEOXact_GUC(true, nestlevel);
+	ret = run_statement(rel, entry, plan, values, nulls,
+						PG_ARGISNULL(2) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(2)));
 
-	if (ret != (is_delete ? SPI_OK_DELETE_RETURNING : SPI_OK_UPDATE_RETURNING))
+	if (ret != SPI_OK_UPDATE_RETURNING && ret != SPI_OK_DELETE_RETURNING &&
+		ret != SPI_OK_UPDATE && ret != SPI_OK_DELETE)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 1)
+	processed = SPI_processed;
+	if (processed == 1)
 	{
-		result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		result = SPI_datumTransfer(result, false, -1);
+		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
+
+		/* the statement returns nothing if the caller may read no column */
+		if (SPI_tuptable != NULL && SPI_tuptable->tupdesc->natts > 0)
+			result = row_to_jsonb(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+		else
+			result = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
+		MemoryContextSwitchTo(spi_cxt);
 	}
 	SPI_finish();
 	MemoryContextSwitchTo(caller_cxt);
 
-	if (isnull)
+	/* a valid unique index admits one row; say so if it ever is not */
+	if (processed > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_CARDINALITY_VIOLATION),
+				 errmsg("key %s matches more than one row of relation \"%s\"",
+						JsonbToCString(NULL, &key_json->root, VARSIZE(key_json)),
+						info.name)));
+	if (processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("relation \"%s\" has no row with key %s",
