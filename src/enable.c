@@ -38,14 +38,13 @@
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "nodes/makefuncs.h"
-#include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -81,10 +80,35 @@ occ_schema_name(FunctionCallInfo fcinfo)
 }
 
 /*
+ * The OID of occ.check_version() in occ's schema.
+ *
+ * It is looked up in the catalog directly rather than with LookupFuncName,
+ * which checks USAGE on the schema: the DDL guard runs this for every
+ * ALTER TABLE and CREATE TRIGGER in the database, as whichever role issued
+ * it, and must not fail for roles that never use occ when USAGE on schema
+ * occ has been revoked from them.  Finding out whether a table has an occ
+ * trigger discloses nothing that pg_trigger does not already show.
+ */
+Oid
+occ_check_version_oid(const char *schema)
+{
+	Oid			nspoid = get_namespace_oid(schema, false);
+	Oid			funcoid;
+
+	funcoid = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+							  CStringGetDatum("check_version"),
+							  PointerGetDatum(buildoidvector(NULL, 0)),
+							  ObjectIdGetDatum(nspoid));
+	if (!OidIsValid(funcoid))
+		elog(ERROR, "function %s.check_version() does not exist", schema);
+	return funcoid;
+}
+
+/*
  * Describe an open relation and its occ trigger, if any, in *info.  The
- * trigger function is looked up by its name in occ's schema, so that
- * nothing depends on search_path.  Everything is copied, so *info stays
- * valid after the relation is closed.
+ * trigger function is looked up in occ's schema, so that nothing depends
+ * on search_path.  Everything is copied, so *info stays valid after the
+ * relation is closed.
  */
 void
 occ_table_info(Relation rel, const char *schema, OccTableInfo *info)
@@ -96,10 +120,7 @@ occ_table_info(Relation rel, const char *schema, OccTableInfo *info)
 	info->qualified_name =
 		quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 								   info->name);
-	info->trigger_function =
-		LookupFuncName(list_make2(makeString(pstrdup(schema)),
-								  makeString("check_version")),
-					   0, NULL, false);
+	info->trigger_function = occ_check_version_oid(schema);
 	info->enabled = false;
 
 	for (i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)

@@ -136,6 +136,7 @@ extern const char *occ_kind_name(OccKind kind);
 extern bool occ_kind_from_name(const char *name, OccKind *kind);
 
 /* enable.c */
+extern Oid	occ_check_version_oid(const char *schema);
 extern void occ_table_info(Relation rel, const char *schema, OccTableInfo *info);
 extern void occ_execute_ddl(const char *sql);
 extern bool occ_check_adopted_column(Relation rel, AttrNumber attnum,
