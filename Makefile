@@ -34,6 +34,8 @@ REGRESS += guard_usage
 REGRESS_OPTS = --load-extension=occ
 
 ISOLATION = stale_update stale_delete stale_repeatable_read
+# hardening (issue 8): DDL guard
+ISOLATION += guard_concurrent_drop
 ISOLATION_OPTS = --load-extension=occ
 
 TAP_TESTS = 1

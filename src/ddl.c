@@ -243,17 +243,24 @@ check_version_column(Relation rel, const OccTableSettings *settings)
  * COLUMN, or are NULL.  Every partition and inheritance child is looked at,
  * since ALTER TABLE recurses to them, and a child may be enabled on its
  * own.
+ *
+ * The children are locked before they are opened: ALTER TABLE ONLY and
+ * SET SCHEMA lock the parent alone, and a child that a concurrent DROP
+ * TABLE is removing must not be read half-dropped.  AccessShareLock is the
+ * least that keeps a child in place while we read it; find_all_inheritors
+ * skips children that were dropped while it waited for the lock.  Where
+ * the command itself recursed, we already hold a stronger lock.
  */
 static void
 guard_altered_table(const char *schema, Oid relid,
 					const char *old_name, const char *new_name)
 {
-	List	   *relids = find_all_inheritors(relid, NoLock, NULL);
+	List	   *relids = find_all_inheritors(relid, AccessShareLock, NULL);
 	ListCell   *lc;
 
 	foreach(lc, relids)
 	{
-		Relation	rel = relation_open(lfirst_oid(lc), NoLock);
+		Relation	rel = relation_open(lfirst_oid(lc), AccessShareLock);
 		OccTableInfo info;
 
 		occ_table_info(rel, schema, &info);
