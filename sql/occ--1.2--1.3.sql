@@ -5,4 +5,15 @@
 
 -- (wrappers: helper A's section)
 
--- (DDL guard: helper B's section)
+-- DDL guard.  Dropping the version column is refused when it happens
+-- (sql_drop), not only when the column is missing at the end of the
+-- command: "DROP COLUMN version, ADD COLUMN version ..." would otherwise
+-- restart every version.  ALTER TABLE is the only command that can drop a
+-- column whose type fits a version (the version types are built-in types,
+-- which no DROP ... CASCADE removes).
+CREATE EVENT TRIGGER occ_drop_guard ON sql_drop
+    WHEN TAG IN ('ALTER TABLE')
+    EXECUTE FUNCTION occ.ddl_guard();
+
+COMMENT ON FUNCTION occ.ddl_guard() IS
+'event trigger that keeps occ tables protected across DDL';

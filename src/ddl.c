@@ -15,6 +15,11 @@
  *	- DROP COLUMN, a type that cannot hold versions, identity, generation
  *	  or DROP NOT NULL: the ALTER TABLE is refused, which rolls it back.
  *
+ * Dropping the version column is refused as soon as it happens, at
+ * sql_drop (occ_drop_guard), not only when it is missing at the end: a
+ * column added back under the same name in the same command would restart
+ * every version.
+ *
  * Renaming or moving the table itself needs nothing: the trigger does not
  * name its table.  DISABLE TRIGGER, DROP TRIGGER, DETACH PARTITION and
  * DROP EXTENSION ... CASCADE remove the protection visibly: the table is no
@@ -193,6 +198,20 @@ occ_trigger_writes_column(Trigger *trigger, const char *column)
 }
 
 /*
+ * Refuse the drop of the version column of an enabled table.
+ */
+static void
+refuse_drop(const char *column, const char *relname)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+			 errmsg("cannot drop version column \"%s\" of relation \"%s\"",
+					column, relname),
+			 errdetail("occ checks writes to \"%s\" with this column.", relname),
+			 errhint("Call occ.disable() first.")));
+}
+
+/*
  * Refuse DDL that left the version column of an occ trigger unusable.
  */
 static void
@@ -202,13 +221,7 @@ check_version_column(Relation rel, const OccTableSettings *settings)
 	Form_pg_attribute attr;
 
 	if (attnum == InvalidAttrNumber)
-		ereport(ERROR,
-				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
-				 errmsg("cannot drop version column \"%s\" of relation \"%s\"",
-						settings->version_column, RelationGetRelationName(rel)),
-				 errdetail("occ checks writes to \"%s\" with this column.",
-						   RelationGetRelationName(rel)),
-				 errhint("Call occ.disable() first.")));
+		refuse_drop(settings->version_column, RelationGetRelationName(rel));
 
 	attr = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
 	if (!occ_type_fits_kind(attr->atttypid, settings->kind))
@@ -355,6 +368,80 @@ guard_new_trigger(const char *schema, Oid relid, const char *trigger_name)
 }
 
 /*
+ * At sql_drop: refuse a command that dropped the version column of an
+ * enabled table.
+ *
+ * Looking at the end of the command is not enough: "DROP COLUMN version,
+ * ADD COLUMN version bigint NOT NULL DEFAULT 1" leaves a column that passes
+ * every check, but every row's version restarts at 1, so a client that
+ * read version 1 long ago matches again.  So every dropped column is
+ * compared with the version column that its table's occ trigger names.
+ * The name is the one the column had when it was dropped (address_names
+ * is recorded before the drop); the trigger still names it, unless the
+ * same command dropped the trigger too, as occ.disable(drop_column =>
+ * true) does, or dropped the table, in which case there is nothing left to
+ * guard.
+ *
+ * A partition's clone is skipped: a partition's column is only dropped
+ * along with its partitioned table's, whose trigger names the same column
+ * and is reported instead.
+ */
+static void
+guard_dropped_columns(const char *schema)
+{
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	List	   *relids = NIL;
+	List	   *columns = NIL;
+	ListCell   *lc_rel;
+	ListCell   *lc_col;
+	uint64		i;
+
+	SPI_connect();
+	if (SPI_execute("SELECT d.objid, d.address_names[3]"
+					"  FROM pg_catalog.pg_event_trigger_dropped_objects() d"
+					" WHERE d.object_type = 'table column'"
+					"   AND pg_catalog.cardinality(d.address_names) = 3",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the objects dropped by this command");
+
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	tupdesc = SPI_tuptable->tupdesc;
+		char	   *column = SPI_getvalue(tuple, tupdesc, 2);
+		bool		isnull;
+		Oid			relid;
+		MemoryContext spi_cxt;
+
+		relid = DatumGetObjectId(SPI_getbinval(tuple, tupdesc, 1, &isnull));
+		if (isnull || column == NULL)
+			continue;
+		spi_cxt = MemoryContextSwitchTo(caller_cxt);
+		relids = lappend_oid(relids, relid);
+		columns = lappend(columns, pstrdup(column));
+		MemoryContextSwitchTo(spi_cxt);
+	}
+	SPI_finish();
+
+	forboth(lc_rel, relids, lc_col, columns)
+	{
+		const char *column = lfirst(lc_col);
+		Relation	rel;
+		OccTableInfo info;
+
+		/* the command holds a stronger lock already; gone: nothing to guard */
+		rel = try_relation_open(lfirst_oid(lc_rel), AccessShareLock);
+		if (rel == NULL)
+			continue;
+		occ_table_info(rel, schema, &info);
+		if (info.enabled && !info.trigger_is_clone &&
+			strcmp(info.settings.version_column, column) == 0)
+			refuse_drop(column, RelationGetRelationName(rel));
+		relation_close(rel, NoLock);
+	}
+}
+
+/*
  * The tables and triggers that the DDL command being completed created or
  * altered, as pg_event_trigger_ddl_commands() reports them: by OID, so
  * that nothing is resolved by name again under our pinned search_path.
@@ -408,7 +495,7 @@ ddl_targets(void)
 
 /*
  * occ.ddl_guard() -- event trigger on ddl_command_end for ALTER TABLE and
- * CREATE TRIGGER.
+ * CREATE TRIGGER, and on sql_drop for ALTER TABLE.
  */
 Datum
 occ_ddl_guard(PG_FUNCTION_ARGS)
@@ -427,6 +514,12 @@ occ_ddl_guard(PG_FUNCTION_ARGS)
 
 	trigdata = (EventTriggerData *) fcinfo->context;
 	schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
+
+	if (strcmp(trigdata->event, "sql_drop") == 0)
+	{
+		guard_dropped_columns(schema);
+		PG_RETURN_VOID();
+	}
 
 	if (IsA(trigdata->parsetree, RenameStmt))
 	{
