@@ -5,14 +5,22 @@
 
 -- (wrappers: helper A's section)
 
--- DDL guard.  Dropping the version column is refused when it happens
--- (sql_drop), not only when the column is missing at the end of the
--- command: "DROP COLUMN version, ADD COLUMN version ..." would otherwise
--- restart every version.  ALTER TABLE is the only command that can drop a
--- column whose type fits a version (the version types are built-in types,
--- which no DROP ... CASCADE removes).
+-- DDL guard.  ALTER TYPE ... CASCADE changes the columns of the tables of
+-- a composite type (CREATE TABLE ... OF type): it is guarded like ALTER
+-- TABLE.  An event trigger's tags cannot be altered, so it is made again.
+DROP EVENT TRIGGER occ_ddl_guard;
+CREATE EVENT TRIGGER occ_ddl_guard ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE', 'ALTER TYPE', 'CREATE TRIGGER')
+    EXECUTE FUNCTION occ.ddl_guard();
+
+-- Dropping the version column is refused when it happens (sql_drop), not
+-- only when the column is missing at the end of the command: "DROP COLUMN
+-- version, ADD COLUMN version ..." would otherwise restart every version.
+-- ALTER TABLE and ALTER TYPE are the only commands that can drop a column
+-- whose type fits a version (the version types are built-in types, which
+-- no DROP ... CASCADE removes).
 CREATE EVENT TRIGGER occ_drop_guard ON sql_drop
-    WHEN TAG IN ('ALTER TABLE')
+    WHEN TAG IN ('ALTER TABLE', 'ALTER TYPE')
     EXECUTE FUNCTION occ.ddl_guard();
 
 COMMENT ON FUNCTION occ.ddl_guard() IS

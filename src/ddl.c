@@ -20,6 +20,10 @@
  * column added back under the same name in the same command would restart
  * every version.
  *
+ * ALTER TYPE ... CASCADE changes the columns of the tables of a composite
+ * type (CREATE TABLE ... OF type) in the same ways, and is guarded the same
+ * way for each of them.
+ *
  * Renaming or moving the table itself needs nothing: the trigger does not
  * name its table.  DISABLE TRIGGER, DROP TRIGGER, DETACH PARTITION and
  * DROP EXTENSION ... CASCADE remove the protection visibly: the table is no
@@ -34,8 +38,14 @@
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
@@ -44,7 +54,9 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "nodes/parsenodes.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -299,6 +311,65 @@ guard_altered_table(const char *schema, Oid relid,
 }
 
 /*
+ * The tables of a composite type (CREATE TABLE ... OF type), each locked
+ * as guard_altered_table locks children.  ALTER TYPE ... CASCADE changes
+ * their columns under the tag ALTER TYPE, and pg_event_trigger_ddl_commands
+ * reports the type, not the tables.  A table of the type cannot itself be
+ * the type of another table, so there is one level only; its partitions
+ * and inheritance children are looked at by guard_altered_table.
+ */
+static List *
+typed_tables(Oid typid)
+{
+	List	   *candidates = NIL;
+	List	   *result = NIL;
+	Relation	class_rel;
+	TableScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+	ListCell   *lc;
+
+	/* no index on reloftype; ALTER TYPE's own recursion scans the same way */
+	class_rel = table_open(RelationRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_class_reloftype, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(typid));
+	scan = table_beginscan_catalog(class_rel, 1, &key);
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+		candidates = lappend_oid(candidates, ((Form_pg_class) GETSTRUCT(tuple))->oid);
+	table_endscan(scan);
+	table_close(class_rel, AccessShareLock);
+
+	foreach(lc, candidates)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		/* skip a table dropped while we waited for its lock */
+		LockRelationOid(relid, AccessShareLock);
+		if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+			result = lappend_oid(result, relid);
+		else
+			UnlockRelationOid(relid, AccessShareLock);
+	}
+	/* in a stable order, so that the same command reports the same table */
+	list_sort(result, list_oid_cmp);
+	return result;
+}
+
+/*
+ * After an ALTER TYPE of a composite type: guard the tables of the type as
+ * after an ALTER TABLE of each.
+ */
+static void
+guard_altered_type(const char *schema, Oid type_relid,
+				   const char *old_name, const char *new_name)
+{
+	ListCell   *lc;
+
+	foreach(lc, typed_tables(get_rel_type_id(type_relid)))
+		guard_altered_table(schema, lfirst_oid(lc), old_name, new_name);
+}
+
+/*
  * An occ trigger created by hand must be one occ.enable could have made,
  * for a column that can hold its versions.  (occ_table_info has already
  * checked its definition and arguments, raising an error if they are not.)
@@ -494,8 +565,9 @@ ddl_targets(void)
 }
 
 /*
- * occ.ddl_guard() -- event trigger on ddl_command_end for ALTER TABLE and
- * CREATE TRIGGER, and on sql_drop for ALTER TABLE.
+ * occ.ddl_guard() -- event trigger on ddl_command_end for ALTER TABLE,
+ * ALTER TYPE and CREATE TRIGGER, and on sql_drop for ALTER TABLE and ALTER
+ * TYPE.
  */
 Datum
 occ_ddl_guard(PG_FUNCTION_ARGS)
@@ -525,8 +597,10 @@ occ_ddl_guard(PG_FUNCTION_ARGS)
 	{
 		RenameStmt *stmt = (RenameStmt *) trigdata->parsetree;
 
-		if (stmt->renameType != OBJECT_COLUMN)
-			PG_RETURN_VOID();	/* renaming a table changes nothing for us */
+		/* renaming a table or type changes nothing for us */
+		if (stmt->renameType != OBJECT_COLUMN &&
+			stmt->renameType != OBJECT_ATTRIBUTE)
+			PG_RETURN_VOID();
 		old_name = stmt->subname;
 		new_name = stmt->newname;
 	}
@@ -540,6 +614,8 @@ occ_ddl_guard(PG_FUNCTION_ARGS)
 			continue;
 		if (target->trigger_name != NULL)
 			guard_new_trigger(schema, target->relid, target->trigger_name);
+		else if (get_rel_relkind(target->relid) == RELKIND_COMPOSITE_TYPE)
+			guard_altered_type(schema, target->relid, old_name, new_name);
 		else
 			guard_altered_table(schema, target->relid, old_name, new_name);
 	}
