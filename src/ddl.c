@@ -33,6 +33,11 @@
  * and a trigger that would advance the version column behind occ's back
  * (a hand-written "bump" trigger); occ.enable refuses to enable a table
  * that already has one.  Two mechanisms must never advance one column.
+ * A table has one occ trigger whatever its name: after ALTER TABLE too
+ * (ATTACH PARTITION clones the partitioned table's trigger), every table
+ * looked at must have one at most.  ALTER TRIGGER ... RENAME is not
+ * watched: a rename adds no trigger, and PostgreSQL renames a partitioned
+ * table's trigger together with its clones.
  *
  *-------------------------------------------------------------------------
  */
@@ -263,6 +268,66 @@ check_version_column(Relation rel, const OccTableSettings *settings)
 }
 
 /*
+ * Refuse a relation with more than one occ trigger, whatever their names:
+ * each would check and advance the version, with its own settings.
+ *
+ * A second one arrives either by CREATE TRIGGER, or as the clone of a
+ * partitioned table's trigger on a partition that has one of its own: when
+ * the partition is attached, or when the partitioned table is given its
+ * trigger.  new_trigger names the trigger that a CREATE TRIGGER on this
+ * very relation just made, or is NULL.
+ */
+static void
+refuse_second_occ_trigger(Relation rel, Oid trigger_function,
+						  const char *new_trigger)
+{
+	TriggerDesc *trigdesc = rel->trigdesc;
+	const char *own = NULL;
+	bool		has_clone = false;
+	int			count = 0;
+	int			i;
+
+	for (i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
+	{
+		Trigger    *trigger = &trigdesc->triggers[i];
+
+		if (trigger->tgfoid != trigger_function)
+			continue;
+		count++;
+		if (trigger->tgisclone)
+			has_clone = true;
+		else if (own == NULL)
+			own = trigger->tgname;
+	}
+	if (count < 2)
+		return;
+
+	if (has_clone && own != NULL &&
+		(new_trigger == NULL || strcmp(own, new_trigger) != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("relation \"%s\" already has an occ trigger",
+						RelationGetRelationName(rel)),
+				 errdetail("Trigger \"%s\" calls occ.check_version(), and so does the trigger that relation \"%s\" inherits from its partitioned table.",
+						   own, RelationGetRelationName(rel)),
+				 errhint("Call occ.disable() for relation \"%s\" first: the partitioned table's occ trigger protects every partition.",
+						 RelationGetRelationName(rel))));
+	if (has_clone)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("relation \"%s\" already has an occ trigger",
+						RelationGetRelationName(rel)),
+				 errdetail("Relation \"%s\" is protected through its partitioned table.",
+						   RelationGetRelationName(rel)),
+				 errhint("Use occ.set_mode() on the partitioned table to change its settings.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_DUPLICATE_OBJECT),
+			 errmsg("relation \"%s\" already has an occ trigger",
+					RelationGetRelationName(rel)),
+			 errhint("Use occ.set_mode() to change its settings.")));
+}
+
+/*
  * After an ALTER TABLE of relid: follow a renamed version column, refuse
  * anything else that broke one.  old_name and new_name describe a RENAME
  * COLUMN, or are NULL.  Every partition and inheritance child is looked at,
@@ -289,6 +354,7 @@ guard_altered_table(const char *schema, Oid relid,
 		OccTableInfo info;
 
 		occ_table_info(rel, schema, &info);
+		refuse_second_occ_trigger(rel, info.trigger_function, NULL);
 
 		/* A partition's clone is re-created along with its parent's. */
 		if (info.enabled && !info.trigger_is_clone)
@@ -393,35 +459,47 @@ check_new_occ_trigger(Relation rel, Trigger *trigger)
 /*
  * After a CREATE TRIGGER on relid: refuse a trigger that would make two
  * mechanisms advance the version column, be it a second occ trigger or a
- * trigger that sets the column itself.
+ * trigger that sets the column itself.  On a partitioned table the trigger
+ * was cloned to every partition, each of which may have had an occ
+ * trigger already.
  */
 static void
 guard_new_trigger(const char *schema, Oid relid, const char *trigger_name)
 {
-	Relation	rel = relation_open(relid, NoLock);
-	TriggerDesc *trigdesc = rel->trigdesc;
+	Oid			trigger_function = occ_check_version_oid(schema);
+	List	   *relids;
+	Relation	rel;
 	Trigger    *new_trigger = NULL;
 	OccTableInfo info;
-	int			occ_triggers = 0;
+	ListCell   *lc;
 	int			i;
 
-	occ_table_info(rel, schema, &info);
-	for (i = 0; info.enabled && i < trigdesc->numtriggers; i++)
+	/*
+	 * CREATE TRIGGER has locked the partitions it cloned the trigger to; it
+	 * does not recurse to inheritance children.
+	 */
+	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+		relids = find_all_inheritors(relid, AccessShareLock, NULL);
+	else
+		relids = list_make1_oid(relid);
+	foreach(lc, relids)
 	{
-		Trigger    *trigger = &trigdesc->triggers[i];
+		Relation	part = relation_open(lfirst_oid(lc), AccessShareLock);
 
-		if (trigger->tgfoid == info.trigger_function)
-			occ_triggers++;
+		refuse_second_occ_trigger(part, trigger_function,
+								  lfirst_oid(lc) == relid ? trigger_name : NULL);
+		relation_close(part, NoLock);
+	}
+
+	rel = relation_open(relid, AccessShareLock);
+	occ_table_info(rel, schema, &info);
+	for (i = 0; info.enabled && i < rel->trigdesc->numtriggers; i++)
+	{
+		Trigger    *trigger = &rel->trigdesc->triggers[i];
+
 		if (strcmp(trigger->tgname, trigger_name) == 0)
 			new_trigger = trigger;
 	}
-
-	if (occ_triggers > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("relation \"%s\" already has an occ trigger",
-						RelationGetRelationName(rel)),
-				 errhint("Use occ.set_mode() to change its settings.")));
 
 	if (new_trigger == NULL)
 		;						/* the table is not enabled: nothing to guard */

@@ -38,6 +38,7 @@
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
@@ -325,6 +326,49 @@ refuse_other_writers(Relation rel, const char *column)
 }
 
 /*
+ * Refuse to enable a partitioned table that has a partition with an occ
+ * trigger of its own (enabled on its own, or made by hand under any name):
+ * the partitioned table's trigger would be cloned beside it, and the
+ * partition would have two.  The partitions are locked as CREATE TRIGGER
+ * will lock them to clone the trigger.
+ */
+static void
+refuse_protected_partitions(Relation rel, const char *schema)
+{
+	List	   *relids;
+	ListCell   *lc;
+
+	if (rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+		return;
+
+	relids = find_all_inheritors(RelationGetRelid(rel), ShareRowExclusiveLock, NULL);
+	foreach(lc, relids)
+	{
+		Relation	part;
+		OccTableInfo part_info;
+
+		if (lfirst_oid(lc) == RelationGetRelid(rel))
+			continue;
+		part = relation_open(lfirst_oid(lc), NoLock);
+		occ_table_info(part, schema, &part_info);
+		relation_close(part, NoLock);
+
+		/*
+		 * Partitions come after their own partitioned table, so the first
+		 * one found is the one to disable, not a clone of its trigger.
+		 */
+		if (part_info.enabled)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("partition \"%s\" of relation \"%s\" already has an occ trigger",
+							part_info.name, RelationGetRelationName(rel)),
+					 errdetail("Enabling the partitioned table gives each of its partitions an occ trigger, and a table can have only one."),
+					 errhint("Call occ.disable() for relation \"%s\" first: the partitioned table's occ trigger protects every partition.",
+							 part_info.name)));
+	}
+}
+
+/*
  * occ.enable(tbl regclass, version_column name, kind text, mode text)
  */
 Datum
@@ -363,6 +407,7 @@ occ_enable(PG_FUNCTION_ARGS)
 		if (attnum != InvalidAttrNumber)
 			needs_not_null = occ_check_adopted_column(rel, attnum, settings.kind);
 		refuse_other_writers(rel, settings.version_column);
+		refuse_protected_partitions(rel, occ_schema_name(fcinfo));
 	}
 	relation_close(rel, NoLock);
 
