@@ -41,6 +41,7 @@
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
+#include "commands/comment.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -117,6 +118,7 @@ occ_table_info(Relation rel, const char *schema, OccTableInfo *info)
 	TriggerDesc *trigdesc = rel->trigdesc;
 	int			i;
 
+	info->relid = RelationGetRelid(rel);
 	info->name = pstrdup(RelationGetRelationName(rel));
 	info->qualified_name =
 		quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
@@ -216,20 +218,130 @@ occ_create_trigger(const char *schema, OccTableInfo *info,
 }
 
 /*
+ * What the user set on one occ trigger, beyond its definition: whether it
+ * fires (pg_trigger.tgenabled) and its comment.
+ */
+typedef struct OccTriggerState
+{
+	char	   *qualified_name; /* of its table, quoted */
+	char		enabled;
+	char	   *comment;		/* NULL if none */
+} OccTriggerState;
+
+/*
+ * The state of the table's occ trigger, and on a partitioned table of each
+ * partition's clone (which may have been disabled or commented on its
+ * own), parents before their partitions.  The partitions are locked as
+ * DROP TRIGGER will lock them.
+ */
+static List *
+save_trigger_states(OccTableInfo *info)
+{
+	List	   *relids;
+	List	   *states = NIL;
+	ListCell   *lc;
+
+	if (get_rel_relkind(info->relid) == RELKIND_PARTITIONED_TABLE)
+		relids = find_all_inheritors(info->relid, AccessExclusiveLock, NULL);
+	else
+		relids = list_make1_oid(info->relid);
+
+	foreach(lc, relids)
+	{
+		Relation	rel = relation_open(lfirst_oid(lc), NoLock);
+		TriggerDesc *trigdesc = rel->trigdesc;
+		int			i;
+
+		for (i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
+		{
+			Trigger    *trigger = &trigdesc->triggers[i];
+			OccTriggerState *state;
+
+			if (trigger->tgfoid != info->trigger_function ||
+				strcmp(trigger->tgname, info->trigger_name) != 0)
+				continue;
+			state = palloc(sizeof(OccTriggerState));
+			state->qualified_name =
+				quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+										   RelationGetRelationName(rel));
+			state->enabled = trigger->tgenabled;
+			state->comment = GetComment(trigger->tgoid, TriggerRelationId, 0);
+			states = lappend(states, state);
+		}
+		relation_close(rel, NoLock);
+	}
+	return states;
+}
+
+/*
+ * Give re-created triggers the state saved by save_trigger_states, with
+ * the same ordinary DDL a user would run (so that it is propagated where
+ * DDL is, as Citus does).  A new trigger fires "on origin" and has no
+ * comment.  ALTER TABLE ONLY sets one table's trigger; should a server
+ * still recurse to the partitions, each partition is set afterwards, as
+ * soon as any trigger of the tree was set to anything else.
+ */
+static void
+restore_trigger_states(List *states, const char *trigger_name)
+{
+	bool		any_changed = false;
+	ListCell   *lc;
+
+	foreach(lc, states)
+		if (((OccTriggerState *) lfirst(lc))->enabled != TRIGGER_FIRES_ON_ORIGIN)
+			any_changed = true;
+
+	foreach(lc, states)
+	{
+		OccTriggerState *state = lfirst(lc);
+		const char *action;
+
+		switch (state->enabled)
+		{
+			case TRIGGER_FIRES_ALWAYS:
+				action = "ENABLE ALWAYS";
+				break;
+			case TRIGGER_FIRES_ON_REPLICA:
+				action = "ENABLE REPLICA";
+				break;
+			case TRIGGER_DISABLED:
+				action = "DISABLE";
+				break;
+			default:
+				action = "ENABLE";
+				break;
+		}
+		if (any_changed)
+			occ_execute_ddl(psprintf("ALTER TABLE ONLY %s %s TRIGGER %s",
+									 state->qualified_name, action,
+									 quote_identifier(trigger_name)));
+		if (state->comment != NULL)
+			occ_execute_ddl(psprintf("COMMENT ON TRIGGER %s ON %s IS %s",
+									 quote_identifier(trigger_name),
+									 state->qualified_name,
+									 quote_literal_cstr(state->comment)));
+	}
+}
+
+/*
  * Give the table's trigger new settings.  The arguments of a trigger cannot
  * be altered, so it is dropped and created again, in one transaction and
  * under the AccessExclusiveLock the caller holds: no write can come in
  * between.  On a partitioned table PostgreSQL re-creates the partitions'
- * clones with it.
+ * clones with it.  Whether each trigger fires (ENABLE REPLICA, ENABLE
+ * ALWAYS, DISABLE) and its comment are carried over.
  */
 void
 occ_replace_trigger(const char *schema, OccTableInfo *info,
 					const OccTableSettings *settings)
 {
+	List	   *states = save_trigger_states(info);
+
 	occ_execute_ddl(psprintf("DROP TRIGGER %s ON %s",
 							 quote_identifier(info->trigger_name),
 							 info->qualified_name));
 	occ_create_trigger(schema, info, info->trigger_name, settings);
+	restore_trigger_states(states, info->trigger_name);
 }
 
 static void
@@ -429,8 +541,13 @@ occ_enable(PG_FUNCTION_ARGS)
 				refuse_clone(&info);
 			occ_replace_trigger(occ_schema_name(fcinfo), &info, &settings);
 		}
-		else if (info.trigger_enabled == TRIGGER_DISABLED ||
-				 info.trigger_enabled == TRIGGER_FIRES_ON_REPLICA)
+
+		/*
+		 * A trigger that does not fire for ordinary writes is no
+		 * protection: enabling the table again means enabling it.
+		 */
+		if (info.trigger_enabled == TRIGGER_DISABLED ||
+			info.trigger_enabled == TRIGGER_FIRES_ON_REPLICA)
 		{
 			if (info.trigger_is_clone)
 				refuse_clone(&info);

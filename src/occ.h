@@ -96,6 +96,7 @@ typedef struct OccTableSettings
  */
 typedef struct OccTableInfo
 {
+	Oid			relid;
 	char	   *qualified_name; /* schema-qualified, quoted */
 	char	   *name;
 	Oid			trigger_function;	/* OID of occ.check_version() */
