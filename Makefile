@@ -30,7 +30,7 @@ REGRESS +=
 # hardening (issue 8): wrappers
 REGRESS +=
 # hardening (issue 8): DDL guard
-REGRESS += guard_usage guard_drop guard_typed guard_duplicate guard_state
+REGRESS += guard_usage guard_drop guard_typed guard_duplicate guard_state guard_scanner
 REGRESS_OPTS = --load-extension=occ
 
 ISOLATION = stale_update stale_delete stale_repeatable_read

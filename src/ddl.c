@@ -30,9 +30,12 @@
  * longer listed in occ.tables.
  *
  * At the end of CREATE TRIGGER, it refuses a second occ trigger on a table
- * and a trigger that would advance the version column behind occ's back
- * (a hand-written "bump" trigger); occ.enable refuses to enable a table
- * that already has one.  Two mechanisms must never advance one column.
+ * and a trigger certain to advance the version column behind occ's back (a
+ * C trigger given the column, as contrib's moddatetime is); occ.enable
+ * refuses to enable a table that already has one.  Two mechanisms must
+ * never advance one column.  A trigger whose source only appears to set
+ * the column (a hand-written "bump" trigger) is a guess: a WARNING names
+ * it, and nothing is refused.
  * A table has one occ trigger whatever its name: after ALTER TABLE too
  * (ATTACH PARTITION clones the partitioned table's trigger), every table
  * looked at must have one at most.  ALTER TRIGGER ... RENAME is not
@@ -63,6 +66,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/regproc.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
@@ -132,60 +136,208 @@ follows_statement_start(const char *src, const char *end)
 }
 
 /*
- * Does the source of a trigger function assign NEW.<column>?  A textual
- * check, good for the triggers people write by hand in PL/pgSQL and the
- * like: "NEW.version := ...", or "NEW.version = ..." as a statement.
+ * Does the word ending just before "end" in "src" equal "word"?
+ */
+static bool
+follows_word(const char *src, const char *end, const char *word)
+{
+	const char *p = end;
+	size_t		len = strlen(word);
+
+	while (p > src && isspace((unsigned char) p[-1]))
+		p--;
+	if ((size_t) (p - src) < len || pg_strncasecmp(p - len, word, len) != 0)
+		return false;
+	p -= len;
+	return p == src || !(isalnum((unsigned char) p[-1]) || p[-1] == '_');
+}
+
+/*
+ * Is "c" part of an unquoted identifier?
+ */
+static bool
+is_identifier_char(char c)
+{
+	return isalnum((unsigned char) c) || c == '_' || c == '$' ||
+		IS_HIGHBIT_SET(c);
+}
+
+/*
+ * The position after a comment, string literal, quoted identifier or
+ * dollar-quoted string starting at "p", or NULL if none starts there.
+ * What they hold is not code: an assignment written in a comment or a
+ * message assigns nothing.
+ */
+static const char *
+skip_non_code(const char *src, const char *p)
+{
+	if (p[0] == '-' && p[1] == '-')
+	{
+		while (*p != '\0' && *p != '\n')
+			p++;
+		return p;
+	}
+	if (p[0] == '/' && p[1] == '*')
+	{
+		int			depth = 0;
+
+		/* block comments nest, as in the SQL scanner */
+		while (*p != '\0')
+		{
+			if (p[0] == '/' && p[1] == '*')
+				depth++, p += 2;
+			else if (p[0] == '*' && p[1] == '/')
+			{
+				p += 2;
+				if (--depth == 0)
+					break;
+			}
+			else
+				p++;
+		}
+		return p;
+	}
+	if (*p == '\'')
+	{
+		/* E'...' takes backslash escapes */
+		bool		escapes = p > src && (p[-1] == 'E' || p[-1] == 'e') &&
+			(p - 1 == src || !is_identifier_char(p[-2]));
+
+		for (p++; *p != '\0'; p++)
+		{
+			if (escapes && *p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '\'' && p[1] == '\'')
+				p++;
+			else if (*p == '\'')
+				return p + 1;
+		}
+		return p;
+	}
+	if (*p == '"')
+	{
+		for (p++; *p != '\0'; p++)
+		{
+			if (*p == '"' && p[1] == '"')
+				p++;
+			else if (*p == '"')
+				return p + 1;
+		}
+		return p;
+	}
+	if (*p == '$' && (p == src || !is_identifier_char(p[-1])))
+	{
+		/* $tag$ ... $tag$, where a tag does not start with a digit */
+		const char *tag_end = p + 1;
+		const char *q;
+		size_t		tag_len;
+
+		if (isdigit((unsigned char) *tag_end))
+			return NULL;
+		while (*tag_end != '\0' && *tag_end != '$' &&
+			   is_identifier_char(*tag_end))
+			tag_end++;
+		if (*tag_end != '$')
+			return NULL;
+		tag_len = tag_end - p + 1;
+		for (q = tag_end + 1; *q != '\0'; q++)
+			if (strncmp(q, p, tag_len) == 0)
+				return q + tag_len;
+		return q;
+	}
+	return NULL;
+}
+
+/*
+ * Does the source of a trigger function appear to assign NEW.<column>, or
+ * NEW as a whole?  A textual guess, good for the triggers people write by
+ * hand in PL/pgSQL and the like:
+ *
+ *	"NEW.version := ...", or "NEW.version = ..." as a statement;
+ *	"NEW := ...", or "NEW = ..." as a statement (NEW := jsonb_populate_record
+ *	(NEW, ...) can set any column);
+ *	"SELECT ... INTO NEW" or "INTO NEW.version".
+ *
+ * Comments, string literals and quoted identifiers are skipped.  It can be
+ * wrong both ways (dynamic code, other languages, a column set through a
+ * helper function), so callers only warn.
  */
 static bool
 source_assigns_column(const char *src, const char *column)
 {
-	const char *p;
+	const char *p = src;
 
-	for (p = src; *p != '\0'; p++)
+	while (*p != '\0')
 	{
-		const char *q;
+		const char *q = skip_non_code(src, p);
+		bool		after_into;
 
-		if (pg_strncasecmp(p, "new", 3) != 0 ||
-			(p > src && (isalnum((unsigned char) p[-1]) || p[-1] == '_')))
+		if (q != NULL)
+		{
+			p = q;
 			continue;
-		q = p + 3;
+		}
+		if (!is_identifier_char(*p))
+		{
+			p++;
+			continue;
+		}
+
+		/* a word: NEW, or something to skip as a whole */
+		q = p;
+		while (is_identifier_char(*q))
+			q++;
+		if (q - p != 3 || pg_strncasecmp(p, "new", 3) != 0)
+		{
+			p = q;
+			continue;
+		}
+
+		after_into = follows_word(src, p, "into");
 		while (isspace((unsigned char) *q))
 			q++;
-		if (*q != '.')
-			continue;
-		q++;
-		while (isspace((unsigned char) *q))
+		if (*q == '.')
+		{
+			/* NEW.<column> */
 			q++;
-		q = match_identifier(q, column);
-		if (q == NULL)
-			continue;
-		while (isspace((unsigned char) *q))
-			q++;
-		if (q[0] == ':' && q[1] == '=')
+			while (isspace((unsigned char) *q))
+				q++;
+			q = match_identifier(q, column);
+			if (q == NULL)
+			{
+				p += 3;
+				continue;
+			}
+			while (isspace((unsigned char) *q))
+				q++;
+		}
+		if (after_into ||
+			(q[0] == ':' && q[1] == '=') ||
+			(q[0] == '=' && q[1] != '=' && follows_statement_start(src, p)))
 			return true;
-		if (q[0] == '=' && q[1] != '=' && follows_statement_start(src, p))
-			return true;
+		p += 3;
 	}
 	return false;
 }
 
 /*
  * Would this trigger, other than occ's own, advance "column" on UPDATE?
- * It must fire BEFORE UPDATE for each row, and either be written in C
- * with the column among its arguments (as contrib's moddatetime is), or
- * assign NEW.<column> in its source.
+ * It must fire BEFORE UPDATE for each row.  A trigger written in C with the
+ * column among its arguments (as contrib's moddatetime is) certainly does;
+ * one whose source appears to assign the column, or NEW as a whole,
+ * perhaps does (see source_assigns_column).
  */
-bool
+OccWriter
 occ_trigger_writes_column(Trigger *trigger, const char *column)
 {
 	HeapTuple	proctup;
 	Form_pg_proc proc;
-	bool		writes = false;
+	OccWriter	writes = OCC_WRITER_NO;
 
 	if (!TRIGGER_FOR_ROW(trigger->tgtype) ||
 		!TRIGGER_FOR_BEFORE(trigger->tgtype) ||
 		!TRIGGER_FOR_UPDATE(trigger->tgtype))
-		return false;
+		return OCC_WRITER_NO;
 
 	proctup = SearchSysCache1(PROCOID, ObjectIdGetDatum(trigger->tgfoid));
 	if (!HeapTupleIsValid(proctup))
@@ -198,7 +350,7 @@ occ_trigger_writes_column(Trigger *trigger, const char *column)
 
 		for (i = 0; i < trigger->tgnargs; i++)
 			if (strcmp(trigger->tgargs[i], column) == 0)
-				writes = true;
+				writes = OCC_WRITER_CERTAIN;
 	}
 	else if (proc->prolang != INTERNALlanguageId)
 	{
@@ -206,12 +358,29 @@ occ_trigger_writes_column(Trigger *trigger, const char *column)
 		bool		isnull;
 
 		src = SysCacheGetAttr(PROCOID, proctup, Anum_pg_proc_prosrc, &isnull);
-		if (!isnull)
-			writes = source_assigns_column(TextDatumGetCString(src), column);
+		if (!isnull && source_assigns_column(TextDatumGetCString(src), column))
+			writes = OCC_WRITER_POSSIBLE;
 	}
 
 	ReleaseSysCache(proctup);
 	return writes;
+}
+
+/*
+ * Say that a trigger of the relation may also set its version column.  It
+ * is a guess from the function's source, so it must not refuse anything.
+ */
+void
+occ_warn_possible_writer(Relation rel, Trigger *trigger, const char *column)
+{
+	ereport(WARNING,
+			(errcode(ERRCODE_WARNING),
+			 errmsg("trigger \"%s\" of relation \"%s\" may set version column \"%s\"",
+					trigger->tgname, RelationGetRelationName(rel), column),
+			 errdetail("Function %s appears to assign the column, or NEW as a whole. occ advances the version itself; two mechanisms must not advance one column.",
+					   format_procedure(trigger->tgfoid)),
+			 errhint("If the trigger sets column \"%s\", drop it or change it to leave the column alone.",
+					 column)));
 }
 
 /*
@@ -505,13 +674,26 @@ guard_new_trigger(const char *schema, Oid relid, const char *trigger_name)
 		;						/* the table is not enabled: nothing to guard */
 	else if (new_trigger->tgfoid == info.trigger_function)
 		check_new_occ_trigger(rel, new_trigger);
-	else if (occ_trigger_writes_column(new_trigger, info.settings.version_column))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("trigger \"%s\" would set version column \"%s\" of relation \"%s\"",
-						new_trigger->tgname, info.settings.version_column,
-						RelationGetRelationName(rel)),
-				 errdetail("occ advances the version itself; two mechanisms must not advance one column.")));
+	else
+	{
+		switch (occ_trigger_writes_column(new_trigger, info.settings.version_column))
+		{
+			case OCC_WRITER_CERTAIN:
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("trigger \"%s\" would set version column \"%s\" of relation \"%s\"",
+								new_trigger->tgname, info.settings.version_column,
+								RelationGetRelationName(rel)),
+						 errdetail("occ advances the version itself; two mechanisms must not advance one column.")));
+				break;
+			case OCC_WRITER_POSSIBLE:
+				occ_warn_possible_writer(rel, new_trigger,
+										 info.settings.version_column);
+				break;
+			case OCC_WRITER_NO:
+				break;
+		}
+	}
 
 	relation_close(rel, NoLock);
 }

@@ -412,9 +412,11 @@ occ_check_adopted_column(Relation rel, AttrNumber attnum, OccKind kind)
 }
 
 /*
- * Refuse to enable a table whose own triggers already advance the version
- * column, as hand-written optimistic-locking triggers do: two mechanisms
- * would bump it twice, or fight over it.
+ * Refuse to enable a table whose own triggers certainly advance the version
+ * column (a C trigger given the column, as contrib's moddatetime is): two
+ * mechanisms would bump it twice, or fight over it.  Warn about triggers
+ * whose source only appears to, as hand-written optimistic-locking
+ * triggers do: that is a guess, which must not refuse.
  */
 static void
 refuse_other_writers(Relation rel, const char *column)
@@ -425,8 +427,11 @@ refuse_other_writers(Relation rel, const char *column)
 	for (i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
 	{
 		Trigger    *trigger = &trigdesc->triggers[i];
+		OccWriter	writes = occ_trigger_writes_column(trigger, column);
 
-		if (occ_trigger_writes_column(trigger, column))
+		if (writes == OCC_WRITER_POSSIBLE)
+			occ_warn_possible_writer(rel, trigger, column);
+		else if (writes == OCC_WRITER_CERTAIN)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("trigger \"%s\" of relation \"%s\" already sets column \"%s\"",
@@ -441,11 +446,13 @@ refuse_other_writers(Relation rel, const char *column)
  * Refuse to enable a partitioned table that has a partition with an occ
  * trigger of its own (enabled on its own, or made by hand under any name):
  * the partitioned table's trigger would be cloned beside it, and the
- * partition would have two.  The partitions are locked as CREATE TRIGGER
+ * partition would have two.  The partitions' other triggers are looked at
+ * as the table's own are.  The partitions are locked as CREATE TRIGGER
  * will lock them to clone the trigger.
  */
 static void
-refuse_protected_partitions(Relation rel, const char *schema)
+refuse_protected_partitions(Relation rel, const char *schema,
+							const char *column)
 {
 	List	   *relids;
 	ListCell   *lc;
@@ -463,6 +470,9 @@ refuse_protected_partitions(Relation rel, const char *schema)
 			continue;
 		part = relation_open(lfirst_oid(lc), NoLock);
 		occ_table_info(part, schema, &part_info);
+		/* the partition's own triggers would run beside the clone */
+		if (!part_info.enabled)
+			refuse_other_writers(part, column);
 		relation_close(part, NoLock);
 
 		/*
@@ -519,7 +529,8 @@ occ_enable(PG_FUNCTION_ARGS)
 		if (attnum != InvalidAttrNumber)
 			needs_not_null = occ_check_adopted_column(rel, attnum, settings.kind);
 		refuse_other_writers(rel, settings.version_column);
-		refuse_protected_partitions(rel, occ_schema_name(fcinfo));
+		refuse_protected_partitions(rel, occ_schema_name(fcinfo),
+									settings.version_column);
 	}
 	relation_close(rel, NoLock);
 

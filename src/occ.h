@@ -149,7 +149,18 @@ extern void occ_replace_trigger(const char *schema, OccTableInfo *info,
 								const OccTableSettings *settings);
 
 /* ddl.c */
-extern bool occ_trigger_writes_column(Trigger *trigger, const char *column);
+
+/* Whether another trigger advances the version column too. */
+typedef enum OccWriter
+{
+	OCC_WRITER_NO,
+	OCC_WRITER_POSSIBLE,		/* its source appears to assign it */
+	OCC_WRITER_CERTAIN			/* a C trigger given the column */
+} OccWriter;
+
+extern OccWriter occ_trigger_writes_column(Trigger *trigger, const char *column);
+extern void occ_warn_possible_writer(Relation rel, Trigger *trigger,
+									 const char *column);
 
 /* http.c */
 extern char *occ_version_etag(int64 value, Oid typid);
