@@ -31,10 +31,12 @@ REGRESS += install report_privacy row_movement
 REGRESS += wrapper_search_path wrapper_plans wrapper_rename wrapper_memory wrapper_nested \
 	wrapper_edges
 # hardening (issue 8): DDL guard
-REGRESS +=
+REGRESS += guard_usage guard_drop guard_typed guard_duplicate guard_state guard_scanner
 REGRESS_OPTS = --load-extension=occ
 
 ISOLATION = stale_update stale_delete stale_repeatable_read
+# hardening (issue 8): DDL guard
+ISOLATION += guard_concurrent_drop
 ISOLATION_OPTS = --load-extension=occ
 
 TAP_TESTS = 1

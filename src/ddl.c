@@ -15,22 +15,45 @@
  *	- DROP COLUMN, a type that cannot hold versions, identity, generation
  *	  or DROP NOT NULL: the ALTER TABLE is refused, which rolls it back.
  *
+ * Dropping the version column is refused as soon as it happens, at
+ * sql_drop (occ_drop_guard), not only when it is missing at the end: a
+ * column added back under the same name in the same command would restart
+ * every version.
+ *
+ * ALTER TYPE ... CASCADE changes the columns of the tables of a composite
+ * type (CREATE TABLE ... OF type) in the same ways, and is guarded the same
+ * way for each of them.
+ *
  * Renaming or moving the table itself needs nothing: the trigger does not
  * name its table.  DISABLE TRIGGER, DROP TRIGGER, DETACH PARTITION and
  * DROP EXTENSION ... CASCADE remove the protection visibly: the table is no
  * longer listed in occ.tables.
  *
  * At the end of CREATE TRIGGER, it refuses a second occ trigger on a table
- * and a trigger that would advance the version column behind occ's back
- * (a hand-written "bump" trigger); occ.enable refuses to enable a table
- * that already has one.  Two mechanisms must never advance one column.
+ * and a trigger certain to advance the version column behind occ's back (a
+ * C trigger given the column, as contrib's moddatetime is); occ.enable
+ * refuses to enable a table that already has one.  Two mechanisms must
+ * never advance one column.  A trigger whose source only appears to set
+ * the column (a hand-written "bump" trigger) is a guess: a WARNING names
+ * it, and nothing is refused.
+ * A table has one occ trigger whatever its name: after ALTER TABLE too
+ * (ATTACH PARTITION clones the partitioned table's trigger), every table
+ * looked at must have one at most.  ALTER TRIGGER ... RENAME is not
+ * watched: a rename adds no trigger, and PostgreSQL renames a partitioned
+ * table's trigger together with its clones.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
@@ -39,8 +62,11 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "nodes/parsenodes.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/regproc.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
@@ -110,60 +136,208 @@ follows_statement_start(const char *src, const char *end)
 }
 
 /*
- * Does the source of a trigger function assign NEW.<column>?  A textual
- * check, good for the triggers people write by hand in PL/pgSQL and the
- * like: "NEW.version := ...", or "NEW.version = ..." as a statement.
+ * Does the word ending just before "end" in "src" equal "word"?
+ */
+static bool
+follows_word(const char *src, const char *end, const char *word)
+{
+	const char *p = end;
+	size_t		len = strlen(word);
+
+	while (p > src && isspace((unsigned char) p[-1]))
+		p--;
+	if ((size_t) (p - src) < len || pg_strncasecmp(p - len, word, len) != 0)
+		return false;
+	p -= len;
+	return p == src || !(isalnum((unsigned char) p[-1]) || p[-1] == '_');
+}
+
+/*
+ * Is "c" part of an unquoted identifier?
+ */
+static bool
+is_identifier_char(char c)
+{
+	return isalnum((unsigned char) c) || c == '_' || c == '$' ||
+		IS_HIGHBIT_SET(c);
+}
+
+/*
+ * The position after a comment, string literal, quoted identifier or
+ * dollar-quoted string starting at "p", or NULL if none starts there.
+ * What they hold is not code: an assignment written in a comment or a
+ * message assigns nothing.
+ */
+static const char *
+skip_non_code(const char *src, const char *p)
+{
+	if (p[0] == '-' && p[1] == '-')
+	{
+		while (*p != '\0' && *p != '\n')
+			p++;
+		return p;
+	}
+	if (p[0] == '/' && p[1] == '*')
+	{
+		int			depth = 0;
+
+		/* block comments nest, as in the SQL scanner */
+		while (*p != '\0')
+		{
+			if (p[0] == '/' && p[1] == '*')
+				depth++, p += 2;
+			else if (p[0] == '*' && p[1] == '/')
+			{
+				p += 2;
+				if (--depth == 0)
+					break;
+			}
+			else
+				p++;
+		}
+		return p;
+	}
+	if (*p == '\'')
+	{
+		/* E'...' takes backslash escapes */
+		bool		escapes = p > src && (p[-1] == 'E' || p[-1] == 'e') &&
+			(p - 1 == src || !is_identifier_char(p[-2]));
+
+		for (p++; *p != '\0'; p++)
+		{
+			if (escapes && *p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '\'' && p[1] == '\'')
+				p++;
+			else if (*p == '\'')
+				return p + 1;
+		}
+		return p;
+	}
+	if (*p == '"')
+	{
+		for (p++; *p != '\0'; p++)
+		{
+			if (*p == '"' && p[1] == '"')
+				p++;
+			else if (*p == '"')
+				return p + 1;
+		}
+		return p;
+	}
+	if (*p == '$' && (p == src || !is_identifier_char(p[-1])))
+	{
+		/* $tag$ ... $tag$, where a tag does not start with a digit */
+		const char *tag_end = p + 1;
+		const char *q;
+		size_t		tag_len;
+
+		if (isdigit((unsigned char) *tag_end))
+			return NULL;
+		while (*tag_end != '\0' && *tag_end != '$' &&
+			   is_identifier_char(*tag_end))
+			tag_end++;
+		if (*tag_end != '$')
+			return NULL;
+		tag_len = tag_end - p + 1;
+		for (q = tag_end + 1; *q != '\0'; q++)
+			if (strncmp(q, p, tag_len) == 0)
+				return q + tag_len;
+		return q;
+	}
+	return NULL;
+}
+
+/*
+ * Does the source of a trigger function appear to assign NEW.<column>, or
+ * NEW as a whole?  A textual guess, good for the triggers people write by
+ * hand in PL/pgSQL and the like:
+ *
+ *	"NEW.version := ...", or "NEW.version = ..." as a statement;
+ *	"NEW := ...", or "NEW = ..." as a statement (NEW := jsonb_populate_record
+ *	(NEW, ...) can set any column);
+ *	"SELECT ... INTO NEW" or "INTO NEW.version".
+ *
+ * Comments, string literals and quoted identifiers are skipped.  It can be
+ * wrong both ways (dynamic code, other languages, a column set through a
+ * helper function), so callers only warn.
  */
 static bool
 source_assigns_column(const char *src, const char *column)
 {
-	const char *p;
+	const char *p = src;
 
-	for (p = src; *p != '\0'; p++)
+	while (*p != '\0')
 	{
-		const char *q;
+		const char *q = skip_non_code(src, p);
+		bool		after_into;
 
-		if (pg_strncasecmp(p, "new", 3) != 0 ||
-			(p > src && (isalnum((unsigned char) p[-1]) || p[-1] == '_')))
+		if (q != NULL)
+		{
+			p = q;
 			continue;
-		q = p + 3;
+		}
+		if (!is_identifier_char(*p))
+		{
+			p++;
+			continue;
+		}
+
+		/* a word: NEW, or something to skip as a whole */
+		q = p;
+		while (is_identifier_char(*q))
+			q++;
+		if (q - p != 3 || pg_strncasecmp(p, "new", 3) != 0)
+		{
+			p = q;
+			continue;
+		}
+
+		after_into = follows_word(src, p, "into");
 		while (isspace((unsigned char) *q))
 			q++;
-		if (*q != '.')
-			continue;
-		q++;
-		while (isspace((unsigned char) *q))
+		if (*q == '.')
+		{
+			/* NEW.<column> */
 			q++;
-		q = match_identifier(q, column);
-		if (q == NULL)
-			continue;
-		while (isspace((unsigned char) *q))
-			q++;
-		if (q[0] == ':' && q[1] == '=')
+			while (isspace((unsigned char) *q))
+				q++;
+			q = match_identifier(q, column);
+			if (q == NULL)
+			{
+				p += 3;
+				continue;
+			}
+			while (isspace((unsigned char) *q))
+				q++;
+		}
+		if (after_into ||
+			(q[0] == ':' && q[1] == '=') ||
+			(q[0] == '=' && q[1] != '=' && follows_statement_start(src, p)))
 			return true;
-		if (q[0] == '=' && q[1] != '=' && follows_statement_start(src, p))
-			return true;
+		p += 3;
 	}
 	return false;
 }
 
 /*
  * Would this trigger, other than occ's own, advance "column" on UPDATE?
- * It must fire BEFORE UPDATE for each row, and either be written in C
- * with the column among its arguments (as contrib's moddatetime is), or
- * assign NEW.<column> in its source.
+ * It must fire BEFORE UPDATE for each row.  A trigger written in C with the
+ * column among its arguments (as contrib's moddatetime is) certainly does;
+ * one whose source appears to assign the column, or NEW as a whole,
+ * perhaps does (see source_assigns_column).
  */
-bool
+OccWriter
 occ_trigger_writes_column(Trigger *trigger, const char *column)
 {
 	HeapTuple	proctup;
 	Form_pg_proc proc;
-	bool		writes = false;
+	OccWriter	writes = OCC_WRITER_NO;
 
 	if (!TRIGGER_FOR_ROW(trigger->tgtype) ||
 		!TRIGGER_FOR_BEFORE(trigger->tgtype) ||
 		!TRIGGER_FOR_UPDATE(trigger->tgtype))
-		return false;
+		return OCC_WRITER_NO;
 
 	proctup = SearchSysCache1(PROCOID, ObjectIdGetDatum(trigger->tgfoid));
 	if (!HeapTupleIsValid(proctup))
@@ -176,7 +350,7 @@ occ_trigger_writes_column(Trigger *trigger, const char *column)
 
 		for (i = 0; i < trigger->tgnargs; i++)
 			if (strcmp(trigger->tgargs[i], column) == 0)
-				writes = true;
+				writes = OCC_WRITER_CERTAIN;
 	}
 	else if (proc->prolang != INTERNALlanguageId)
 	{
@@ -184,12 +358,43 @@ occ_trigger_writes_column(Trigger *trigger, const char *column)
 		bool		isnull;
 
 		src = SysCacheGetAttr(PROCOID, proctup, Anum_pg_proc_prosrc, &isnull);
-		if (!isnull)
-			writes = source_assigns_column(TextDatumGetCString(src), column);
+		if (!isnull && source_assigns_column(TextDatumGetCString(src), column))
+			writes = OCC_WRITER_POSSIBLE;
 	}
 
 	ReleaseSysCache(proctup);
 	return writes;
+}
+
+/*
+ * Say that a trigger of the relation may also set its version column.  It
+ * is a guess from the function's source, so it must not refuse anything.
+ */
+void
+occ_warn_possible_writer(Relation rel, Trigger *trigger, const char *column)
+{
+	ereport(WARNING,
+			(errcode(ERRCODE_WARNING),
+			 errmsg("trigger \"%s\" of relation \"%s\" may set version column \"%s\"",
+					trigger->tgname, RelationGetRelationName(rel), column),
+			 errdetail("Function %s appears to assign the column, or NEW as a whole. occ advances the version itself; two mechanisms must not advance one column.",
+					   format_procedure(trigger->tgfoid)),
+			 errhint("If the trigger sets column \"%s\", drop it or change it to leave the column alone.",
+					 column)));
+}
+
+/*
+ * Refuse the drop of the version column of an enabled table.
+ */
+static void
+refuse_drop(const char *column, const char *relname)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+			 errmsg("cannot drop version column \"%s\" of relation \"%s\"",
+					column, relname),
+			 errdetail("occ checks writes to \"%s\" with this column.", relname),
+			 errhint("Call occ.disable() first.")));
 }
 
 /*
@@ -202,13 +407,7 @@ check_version_column(Relation rel, const OccTableSettings *settings)
 	Form_pg_attribute attr;
 
 	if (attnum == InvalidAttrNumber)
-		ereport(ERROR,
-				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
-				 errmsg("cannot drop version column \"%s\" of relation \"%s\"",
-						settings->version_column, RelationGetRelationName(rel)),
-				 errdetail("occ checks writes to \"%s\" with this column.",
-						   RelationGetRelationName(rel)),
-				 errhint("Call occ.disable() first.")));
+		refuse_drop(settings->version_column, RelationGetRelationName(rel));
 
 	attr = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
 	if (!occ_type_fits_kind(attr->atttypid, settings->kind))
@@ -238,25 +437,93 @@ check_version_column(Relation rel, const OccTableSettings *settings)
 }
 
 /*
+ * Refuse a relation with more than one occ trigger, whatever their names:
+ * each would check and advance the version, with its own settings.
+ *
+ * A second one arrives either by CREATE TRIGGER, or as the clone of a
+ * partitioned table's trigger on a partition that has one of its own: when
+ * the partition is attached, or when the partitioned table is given its
+ * trigger.  new_trigger names the trigger that a CREATE TRIGGER on this
+ * very relation just made, or is NULL.
+ */
+static void
+refuse_second_occ_trigger(Relation rel, Oid trigger_function,
+						  const char *new_trigger)
+{
+	TriggerDesc *trigdesc = rel->trigdesc;
+	const char *own = NULL;
+	bool		has_clone = false;
+	int			count = 0;
+	int			i;
+
+	for (i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
+	{
+		Trigger    *trigger = &trigdesc->triggers[i];
+
+		if (trigger->tgfoid != trigger_function)
+			continue;
+		count++;
+		if (trigger->tgisclone)
+			has_clone = true;
+		else if (own == NULL)
+			own = trigger->tgname;
+	}
+	if (count < 2)
+		return;
+
+	if (has_clone && own != NULL &&
+		(new_trigger == NULL || strcmp(own, new_trigger) != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("relation \"%s\" already has an occ trigger",
+						RelationGetRelationName(rel)),
+				 errdetail("Trigger \"%s\" calls occ.check_version(), and so does the trigger that relation \"%s\" inherits from its partitioned table.",
+						   own, RelationGetRelationName(rel)),
+				 errhint("Call occ.disable() for relation \"%s\" first: the partitioned table's occ trigger protects every partition.",
+						 RelationGetRelationName(rel))));
+	if (has_clone)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("relation \"%s\" already has an occ trigger",
+						RelationGetRelationName(rel)),
+				 errdetail("Relation \"%s\" is protected through its partitioned table.",
+						   RelationGetRelationName(rel)),
+				 errhint("Use occ.set_mode() on the partitioned table to change its settings.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_DUPLICATE_OBJECT),
+			 errmsg("relation \"%s\" already has an occ trigger",
+					RelationGetRelationName(rel)),
+			 errhint("Use occ.set_mode() to change its settings.")));
+}
+
+/*
  * After an ALTER TABLE of relid: follow a renamed version column, refuse
  * anything else that broke one.  old_name and new_name describe a RENAME
  * COLUMN, or are NULL.  Every partition and inheritance child is looked at,
  * since ALTER TABLE recurses to them, and a child may be enabled on its
  * own.
+ *
+ * The children are locked before they are opened: ALTER TABLE ONLY and
+ * SET SCHEMA lock the parent alone, and a child that a concurrent DROP
+ * TABLE is removing must not be read half-dropped.  AccessShareLock is the
+ * least that keeps a child in place while we read it; find_all_inheritors
+ * skips children that were dropped while it waited for the lock.  Where
+ * the command itself recursed, we already hold a stronger lock.
  */
 static void
 guard_altered_table(const char *schema, Oid relid,
 					const char *old_name, const char *new_name)
 {
-	List	   *relids = find_all_inheritors(relid, NoLock, NULL);
+	List	   *relids = find_all_inheritors(relid, AccessShareLock, NULL);
 	ListCell   *lc;
 
 	foreach(lc, relids)
 	{
-		Relation	rel = relation_open(lfirst_oid(lc), NoLock);
+		Relation	rel = relation_open(lfirst_oid(lc), AccessShareLock);
 		OccTableInfo info;
 
 		occ_table_info(rel, schema, &info);
+		refuse_second_occ_trigger(rel, info.trigger_function, NULL);
 
 		/* A partition's clone is re-created along with its parent's. */
 		if (info.enabled && !info.trigger_is_clone)
@@ -276,6 +543,65 @@ guard_altered_table(const char *schema, Oid relid,
 		}
 		relation_close(rel, NoLock);
 	}
+}
+
+/*
+ * The tables of a composite type (CREATE TABLE ... OF type), each locked
+ * as guard_altered_table locks children.  ALTER TYPE ... CASCADE changes
+ * their columns under the tag ALTER TYPE, and pg_event_trigger_ddl_commands
+ * reports the type, not the tables.  A table of the type cannot itself be
+ * the type of another table, so there is one level only; its partitions
+ * and inheritance children are looked at by guard_altered_table.
+ */
+static List *
+typed_tables(Oid typid)
+{
+	List	   *candidates = NIL;
+	List	   *result = NIL;
+	Relation	class_rel;
+	TableScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+	ListCell   *lc;
+
+	/* no index on reloftype; ALTER TYPE's own recursion scans the same way */
+	class_rel = table_open(RelationRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_class_reloftype, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(typid));
+	scan = table_beginscan_catalog(class_rel, 1, &key);
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+		candidates = lappend_oid(candidates, ((Form_pg_class) GETSTRUCT(tuple))->oid);
+	table_endscan(scan);
+	table_close(class_rel, AccessShareLock);
+
+	foreach(lc, candidates)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		/* skip a table dropped while we waited for its lock */
+		LockRelationOid(relid, AccessShareLock);
+		if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+			result = lappend_oid(result, relid);
+		else
+			UnlockRelationOid(relid, AccessShareLock);
+	}
+	/* in a stable order, so that the same command reports the same table */
+	list_sort(result, list_oid_cmp);
+	return result;
+}
+
+/*
+ * After an ALTER TYPE of a composite type: guard the tables of the type as
+ * after an ALTER TABLE of each.
+ */
+static void
+guard_altered_type(const char *schema, Oid type_relid,
+				   const char *old_name, const char *new_name)
+{
+	ListCell   *lc;
+
+	foreach(lc, typed_tables(get_rel_type_id(type_relid)))
+		guard_altered_table(schema, lfirst_oid(lc), old_name, new_name);
 }
 
 /*
@@ -302,49 +628,148 @@ check_new_occ_trigger(Relation rel, Trigger *trigger)
 /*
  * After a CREATE TRIGGER on relid: refuse a trigger that would make two
  * mechanisms advance the version column, be it a second occ trigger or a
- * trigger that sets the column itself.
+ * trigger that sets the column itself.  On a partitioned table the trigger
+ * was cloned to every partition, each of which may have had an occ
+ * trigger already.
  */
 static void
 guard_new_trigger(const char *schema, Oid relid, const char *trigger_name)
 {
-	Relation	rel = relation_open(relid, NoLock);
-	TriggerDesc *trigdesc = rel->trigdesc;
+	Oid			trigger_function = occ_check_version_oid(schema);
+	List	   *relids;
+	Relation	rel;
 	Trigger    *new_trigger = NULL;
 	OccTableInfo info;
-	int			occ_triggers = 0;
+	ListCell   *lc;
 	int			i;
 
-	occ_table_info(rel, schema, &info);
-	for (i = 0; info.enabled && i < trigdesc->numtriggers; i++)
+	/*
+	 * CREATE TRIGGER has locked the partitions it cloned the trigger to; it
+	 * does not recurse to inheritance children.
+	 */
+	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+		relids = find_all_inheritors(relid, AccessShareLock, NULL);
+	else
+		relids = list_make1_oid(relid);
+	foreach(lc, relids)
 	{
-		Trigger    *trigger = &trigdesc->triggers[i];
+		Relation	part = relation_open(lfirst_oid(lc), AccessShareLock);
 
-		if (trigger->tgfoid == info.trigger_function)
-			occ_triggers++;
+		refuse_second_occ_trigger(part, trigger_function,
+								  lfirst_oid(lc) == relid ? trigger_name : NULL);
+		relation_close(part, NoLock);
+	}
+
+	rel = relation_open(relid, AccessShareLock);
+	occ_table_info(rel, schema, &info);
+	for (i = 0; info.enabled && i < rel->trigdesc->numtriggers; i++)
+	{
+		Trigger    *trigger = &rel->trigdesc->triggers[i];
+
 		if (strcmp(trigger->tgname, trigger_name) == 0)
 			new_trigger = trigger;
 	}
-
-	if (occ_triggers > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("relation \"%s\" already has an occ trigger",
-						RelationGetRelationName(rel)),
-				 errhint("Use occ.set_mode() to change its settings.")));
 
 	if (new_trigger == NULL)
 		;						/* the table is not enabled: nothing to guard */
 	else if (new_trigger->tgfoid == info.trigger_function)
 		check_new_occ_trigger(rel, new_trigger);
-	else if (occ_trigger_writes_column(new_trigger, info.settings.version_column))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("trigger \"%s\" would set version column \"%s\" of relation \"%s\"",
-						new_trigger->tgname, info.settings.version_column,
-						RelationGetRelationName(rel)),
-				 errdetail("occ advances the version itself; two mechanisms must not advance one column.")));
+	else
+	{
+		switch (occ_trigger_writes_column(new_trigger, info.settings.version_column))
+		{
+			case OCC_WRITER_CERTAIN:
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("trigger \"%s\" would set version column \"%s\" of relation \"%s\"",
+								new_trigger->tgname, info.settings.version_column,
+								RelationGetRelationName(rel)),
+						 errdetail("occ advances the version itself; two mechanisms must not advance one column.")));
+				break;
+			case OCC_WRITER_POSSIBLE:
+				occ_warn_possible_writer(rel, new_trigger,
+										 info.settings.version_column);
+				break;
+			case OCC_WRITER_NO:
+				break;
+		}
+	}
 
 	relation_close(rel, NoLock);
+}
+
+/*
+ * At sql_drop: refuse a command that dropped the version column of an
+ * enabled table.
+ *
+ * Looking at the end of the command is not enough: "DROP COLUMN version,
+ * ADD COLUMN version bigint NOT NULL DEFAULT 1" leaves a column that passes
+ * every check, but every row's version restarts at 1, so a client that
+ * read version 1 long ago matches again.  So every dropped column is
+ * compared with the version column that its table's occ trigger names.
+ * The name is the one the column had when it was dropped (address_names
+ * is recorded before the drop); the trigger still names it, unless the
+ * same command dropped the trigger too, as occ.disable(drop_column =>
+ * true) does, or dropped the table, in which case there is nothing left to
+ * guard.
+ *
+ * A partition's clone is skipped: a partition's column is only dropped
+ * along with its partitioned table's, whose trigger names the same column
+ * and is reported instead.
+ */
+static void
+guard_dropped_columns(const char *schema)
+{
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	List	   *relids = NIL;
+	List	   *columns = NIL;
+	ListCell   *lc_rel;
+	ListCell   *lc_col;
+	uint64		i;
+
+	SPI_connect();
+	if (SPI_execute("SELECT d.objid, d.address_names[3]"
+					"  FROM pg_catalog.pg_event_trigger_dropped_objects() d"
+					" WHERE d.object_type = 'table column'"
+					"   AND pg_catalog.cardinality(d.address_names) = 3",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the objects dropped by this command");
+
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	tupdesc = SPI_tuptable->tupdesc;
+		char	   *column = SPI_getvalue(tuple, tupdesc, 2);
+		bool		isnull;
+		Oid			relid;
+		MemoryContext spi_cxt;
+
+		relid = DatumGetObjectId(SPI_getbinval(tuple, tupdesc, 1, &isnull));
+		if (isnull || column == NULL)
+			continue;
+		spi_cxt = MemoryContextSwitchTo(caller_cxt);
+		relids = lappend_oid(relids, relid);
+		columns = lappend(columns, pstrdup(column));
+		MemoryContextSwitchTo(spi_cxt);
+	}
+	SPI_finish();
+
+	forboth(lc_rel, relids, lc_col, columns)
+	{
+		const char *column = lfirst(lc_col);
+		Relation	rel;
+		OccTableInfo info;
+
+		/* the command holds a stronger lock already; gone: nothing to guard */
+		rel = try_relation_open(lfirst_oid(lc_rel), AccessShareLock);
+		if (rel == NULL)
+			continue;
+		occ_table_info(rel, schema, &info);
+		if (info.enabled && !info.trigger_is_clone &&
+			strcmp(info.settings.version_column, column) == 0)
+			refuse_drop(column, RelationGetRelationName(rel));
+		relation_close(rel, NoLock);
+	}
 }
 
 /*
@@ -400,8 +825,9 @@ ddl_targets(void)
 }
 
 /*
- * occ.ddl_guard() -- event trigger on ddl_command_end for ALTER TABLE and
- * CREATE TRIGGER.
+ * occ.ddl_guard() -- event trigger on ddl_command_end for ALTER TABLE,
+ * ALTER TYPE and CREATE TRIGGER, and on sql_drop for ALTER TABLE and ALTER
+ * TYPE.
  */
 Datum
 occ_ddl_guard(PG_FUNCTION_ARGS)
@@ -421,12 +847,20 @@ occ_ddl_guard(PG_FUNCTION_ARGS)
 	trigdata = (EventTriggerData *) fcinfo->context;
 	schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
 
+	if (strcmp(trigdata->event, "sql_drop") == 0)
+	{
+		guard_dropped_columns(schema);
+		PG_RETURN_VOID();
+	}
+
 	if (IsA(trigdata->parsetree, RenameStmt))
 	{
 		RenameStmt *stmt = (RenameStmt *) trigdata->parsetree;
 
-		if (stmt->renameType != OBJECT_COLUMN)
-			PG_RETURN_VOID();	/* renaming a table changes nothing for us */
+		/* renaming a table or type changes nothing for us */
+		if (stmt->renameType != OBJECT_COLUMN &&
+			stmt->renameType != OBJECT_ATTRIBUTE)
+			PG_RETURN_VOID();
 		old_name = stmt->subname;
 		new_name = stmt->newname;
 	}
@@ -440,6 +874,8 @@ occ_ddl_guard(PG_FUNCTION_ARGS)
 			continue;
 		if (target->trigger_name != NULL)
 			guard_new_trigger(schema, target->relid, target->trigger_name);
+		else if (get_rel_relkind(target->relid) == RELKIND_COMPOSITE_TYPE)
+			guard_altered_type(schema, target->relid, old_name, new_name);
 		else
 			guard_altered_table(schema, target->relid, old_name, new_name);
 	}

@@ -38,14 +38,15 @@
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
+#include "commands/comment.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "nodes/makefuncs.h"
-#include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -81,10 +82,35 @@ occ_schema_name(FunctionCallInfo fcinfo)
 }
 
 /*
+ * The OID of occ.check_version() in occ's schema.
+ *
+ * It is looked up in the catalog directly rather than with LookupFuncName,
+ * which checks USAGE on the schema: the DDL guard runs this for every
+ * ALTER TABLE and CREATE TRIGGER in the database, as whichever role issued
+ * it, and must not fail for roles that never use occ when USAGE on schema
+ * occ has been revoked from them.  Finding out whether a table has an occ
+ * trigger discloses nothing that pg_trigger does not already show.
+ */
+Oid
+occ_check_version_oid(const char *schema)
+{
+	Oid			nspoid = get_namespace_oid(schema, false);
+	Oid			funcoid;
+
+	funcoid = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+							  CStringGetDatum("check_version"),
+							  PointerGetDatum(buildoidvector(NULL, 0)),
+							  ObjectIdGetDatum(nspoid));
+	if (!OidIsValid(funcoid))
+		elog(ERROR, "function %s.check_version() does not exist", schema);
+	return funcoid;
+}
+
+/*
  * Describe an open relation and its occ trigger, if any, in *info.  The
- * trigger function is looked up by its name in occ's schema, so that
- * nothing depends on search_path.  Everything is copied, so *info stays
- * valid after the relation is closed.
+ * trigger function is looked up in occ's schema, so that nothing depends
+ * on search_path.  Everything is copied, so *info stays valid after the
+ * relation is closed.
  */
 void
 occ_table_info(Relation rel, const char *schema, OccTableInfo *info)
@@ -92,14 +118,12 @@ occ_table_info(Relation rel, const char *schema, OccTableInfo *info)
 	TriggerDesc *trigdesc = rel->trigdesc;
 	int			i;
 
+	info->relid = RelationGetRelid(rel);
 	info->name = pstrdup(RelationGetRelationName(rel));
 	info->qualified_name =
 		quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 								   info->name);
-	info->trigger_function =
-		LookupFuncName(list_make2(makeString(pstrdup(schema)),
-								  makeString("check_version")),
-					   0, NULL, false);
+	info->trigger_function = occ_check_version_oid(schema);
 	info->enabled = false;
 
 	for (i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
@@ -194,20 +218,130 @@ occ_create_trigger(const char *schema, OccTableInfo *info,
 }
 
 /*
+ * What the user set on one occ trigger, beyond its definition: whether it
+ * fires (pg_trigger.tgenabled) and its comment.
+ */
+typedef struct OccTriggerState
+{
+	char	   *qualified_name; /* of its table, quoted */
+	char		enabled;
+	char	   *comment;		/* NULL if none */
+} OccTriggerState;
+
+/*
+ * The state of the table's occ trigger, and on a partitioned table of each
+ * partition's clone (which may have been disabled or commented on its
+ * own), parents before their partitions.  The partitions are locked as
+ * DROP TRIGGER will lock them.
+ */
+static List *
+save_trigger_states(OccTableInfo *info)
+{
+	List	   *relids;
+	List	   *states = NIL;
+	ListCell   *lc;
+
+	if (get_rel_relkind(info->relid) == RELKIND_PARTITIONED_TABLE)
+		relids = find_all_inheritors(info->relid, AccessExclusiveLock, NULL);
+	else
+		relids = list_make1_oid(info->relid);
+
+	foreach(lc, relids)
+	{
+		Relation	rel = relation_open(lfirst_oid(lc), NoLock);
+		TriggerDesc *trigdesc = rel->trigdesc;
+		int			i;
+
+		for (i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
+		{
+			Trigger    *trigger = &trigdesc->triggers[i];
+			OccTriggerState *state;
+
+			if (trigger->tgfoid != info->trigger_function ||
+				strcmp(trigger->tgname, info->trigger_name) != 0)
+				continue;
+			state = palloc(sizeof(OccTriggerState));
+			state->qualified_name =
+				quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+										   RelationGetRelationName(rel));
+			state->enabled = trigger->tgenabled;
+			state->comment = GetComment(trigger->tgoid, TriggerRelationId, 0);
+			states = lappend(states, state);
+		}
+		relation_close(rel, NoLock);
+	}
+	return states;
+}
+
+/*
+ * Give re-created triggers the state saved by save_trigger_states, with
+ * the same ordinary DDL a user would run (so that it is propagated where
+ * DDL is, as Citus does).  A new trigger fires "on origin" and has no
+ * comment.  ALTER TABLE ONLY sets one table's trigger; should a server
+ * still recurse to the partitions, each partition is set afterwards, as
+ * soon as any trigger of the tree was set to anything else.
+ */
+static void
+restore_trigger_states(List *states, const char *trigger_name)
+{
+	bool		any_changed = false;
+	ListCell   *lc;
+
+	foreach(lc, states)
+		if (((OccTriggerState *) lfirst(lc))->enabled != TRIGGER_FIRES_ON_ORIGIN)
+			any_changed = true;
+
+	foreach(lc, states)
+	{
+		OccTriggerState *state = lfirst(lc);
+		const char *action;
+
+		switch (state->enabled)
+		{
+			case TRIGGER_FIRES_ALWAYS:
+				action = "ENABLE ALWAYS";
+				break;
+			case TRIGGER_FIRES_ON_REPLICA:
+				action = "ENABLE REPLICA";
+				break;
+			case TRIGGER_DISABLED:
+				action = "DISABLE";
+				break;
+			default:
+				action = "ENABLE";
+				break;
+		}
+		if (any_changed)
+			occ_execute_ddl(psprintf("ALTER TABLE ONLY %s %s TRIGGER %s",
+									 state->qualified_name, action,
+									 quote_identifier(trigger_name)));
+		if (state->comment != NULL)
+			occ_execute_ddl(psprintf("COMMENT ON TRIGGER %s ON %s IS %s",
+									 quote_identifier(trigger_name),
+									 state->qualified_name,
+									 quote_literal_cstr(state->comment)));
+	}
+}
+
+/*
  * Give the table's trigger new settings.  The arguments of a trigger cannot
  * be altered, so it is dropped and created again, in one transaction and
  * under the AccessExclusiveLock the caller holds: no write can come in
  * between.  On a partitioned table PostgreSQL re-creates the partitions'
- * clones with it.
+ * clones with it.  Whether each trigger fires (ENABLE REPLICA, ENABLE
+ * ALWAYS, DISABLE) and its comment are carried over.
  */
 void
 occ_replace_trigger(const char *schema, OccTableInfo *info,
 					const OccTableSettings *settings)
 {
+	List	   *states = save_trigger_states(info);
+
 	occ_execute_ddl(psprintf("DROP TRIGGER %s ON %s",
 							 quote_identifier(info->trigger_name),
 							 info->qualified_name));
 	occ_create_trigger(schema, info, info->trigger_name, settings);
+	restore_trigger_states(states, info->trigger_name);
 }
 
 static void
@@ -278,9 +412,11 @@ occ_check_adopted_column(Relation rel, AttrNumber attnum, OccKind kind)
 }
 
 /*
- * Refuse to enable a table whose own triggers already advance the version
- * column, as hand-written optimistic-locking triggers do: two mechanisms
- * would bump it twice, or fight over it.
+ * Refuse to enable a table whose own triggers certainly advance the version
+ * column (a C trigger given the column, as contrib's moddatetime is): two
+ * mechanisms would bump it twice, or fight over it.  Warn about triggers
+ * whose source only appears to, as hand-written optimistic-locking
+ * triggers do: that is a guess, which must not refuse.
  */
 static void
 refuse_other_writers(Relation rel, const char *column)
@@ -291,8 +427,11 @@ refuse_other_writers(Relation rel, const char *column)
 	for (i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
 	{
 		Trigger    *trigger = &trigdesc->triggers[i];
+		OccWriter	writes = occ_trigger_writes_column(trigger, column);
 
-		if (occ_trigger_writes_column(trigger, column))
+		if (writes == OCC_WRITER_POSSIBLE)
+			occ_warn_possible_writer(rel, trigger, column);
+		else if (writes == OCC_WRITER_CERTAIN)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("trigger \"%s\" of relation \"%s\" already sets column \"%s\"",
@@ -300,6 +439,54 @@ refuse_other_writers(Relation rel, const char *column)
 					 errdetail("occ advances the version itself; two mechanisms must not advance one column."),
 					 errhint("Drop trigger \"%s\" first, then call occ.enable() again.",
 							 trigger->tgname)));
+	}
+}
+
+/*
+ * Refuse to enable a partitioned table that has a partition with an occ
+ * trigger of its own (enabled on its own, or made by hand under any name):
+ * the partitioned table's trigger would be cloned beside it, and the
+ * partition would have two.  The partitions' other triggers are looked at
+ * as the table's own are.  The partitions are locked as CREATE TRIGGER
+ * will lock them to clone the trigger.
+ */
+static void
+refuse_protected_partitions(Relation rel, const char *schema,
+							const char *column)
+{
+	List	   *relids;
+	ListCell   *lc;
+
+	if (rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+		return;
+
+	relids = find_all_inheritors(RelationGetRelid(rel), ShareRowExclusiveLock, NULL);
+	foreach(lc, relids)
+	{
+		Relation	part;
+		OccTableInfo part_info;
+
+		if (lfirst_oid(lc) == RelationGetRelid(rel))
+			continue;
+		part = relation_open(lfirst_oid(lc), NoLock);
+		occ_table_info(part, schema, &part_info);
+		/* the partition's own triggers would run beside the clone */
+		if (!part_info.enabled)
+			refuse_other_writers(part, column);
+		relation_close(part, NoLock);
+
+		/*
+		 * Partitions come after their own partitioned table, so the first
+		 * one found is the one to disable, not a clone of its trigger.
+		 */
+		if (part_info.enabled)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("partition \"%s\" of relation \"%s\" already has an occ trigger",
+							part_info.name, RelationGetRelationName(rel)),
+					 errdetail("Enabling the partitioned table gives each of its partitions an occ trigger, and a table can have only one."),
+					 errhint("Call occ.disable() for relation \"%s\" first: the partitioned table's occ trigger protects every partition.",
+							 part_info.name)));
 	}
 }
 
@@ -342,6 +529,8 @@ occ_enable(PG_FUNCTION_ARGS)
 		if (attnum != InvalidAttrNumber)
 			needs_not_null = occ_check_adopted_column(rel, attnum, settings.kind);
 		refuse_other_writers(rel, settings.version_column);
+		refuse_protected_partitions(rel, occ_schema_name(fcinfo),
+									settings.version_column);
 	}
 	relation_close(rel, NoLock);
 
@@ -363,8 +552,13 @@ occ_enable(PG_FUNCTION_ARGS)
 				refuse_clone(&info);
 			occ_replace_trigger(occ_schema_name(fcinfo), &info, &settings);
 		}
-		else if (info.trigger_enabled == TRIGGER_DISABLED ||
-				 info.trigger_enabled == TRIGGER_FIRES_ON_REPLICA)
+
+		/*
+		 * A trigger that does not fire for ordinary writes is no
+		 * protection: enabling the table again means enabling it.
+		 */
+		if (info.trigger_enabled == TRIGGER_DISABLED ||
+			info.trigger_enabled == TRIGGER_FIRES_ON_REPLICA)
 		{
 			if (info.trigger_is_clone)
 				refuse_clone(&info);

@@ -96,6 +96,7 @@ typedef struct OccTableSettings
  */
 typedef struct OccTableInfo
 {
+	Oid			relid;
 	char	   *qualified_name; /* schema-qualified, quoted */
 	char	   *name;
 	Oid			trigger_function;	/* OID of occ.check_version() */
@@ -153,6 +154,7 @@ extern const char *occ_kind_name(OccKind kind);
 extern bool occ_kind_from_name(const char *name, OccKind *kind);
 
 /* enable.c */
+extern Oid	occ_check_version_oid(const char *schema);
 extern void occ_table_info(Relation rel, const char *schema, OccTableInfo *info);
 extern void occ_execute_ddl(const char *sql);
 extern bool occ_check_adopted_column(Relation rel, AttrNumber attnum,
@@ -164,7 +166,18 @@ extern void occ_replace_trigger(const char *schema, OccTableInfo *info,
 								const OccTableSettings *settings);
 
 /* ddl.c */
-extern bool occ_trigger_writes_column(Trigger *trigger, const char *column);
+
+/* Whether another trigger advances the version column too. */
+typedef enum OccWriter
+{
+	OCC_WRITER_NO,
+	OCC_WRITER_POSSIBLE,		/* its source appears to assign it */
+	OCC_WRITER_CERTAIN			/* a C trigger given the column */
+} OccWriter;
+
+extern OccWriter occ_trigger_writes_column(Trigger *trigger, const char *column);
+extern void occ_warn_possible_writer(Relation rel, Trigger *trigger,
+									 const char *column);
 
 /* http.c */
 extern char *occ_version_etag(int64 value, Oid typid);
