@@ -43,7 +43,8 @@ is_etagc(unsigned char c)
  * one tag.
  */
 static void
-parse_tag_list(const char *text, const char *p, OccIfMatch *result)
+parse_tag_list(const char *text, OccStatedBy source, const char *p,
+			   OccIfMatch *result)
 {
 	int			ntags = 0;
 
@@ -63,13 +64,13 @@ parse_tag_list(const char *text, const char *p, OccIfMatch *result)
 			p += 2;
 		}
 		if (*p != '"')
-			occ_report_bad_if_match(text,
+			occ_report_bad_if_match(text, source,
 									"An entity tag must be enclosed in double quotes.");
 		start = ++p;
 		while (is_etagc((unsigned char) *p))
 			p++;
 		if (*p != '"')
-			occ_report_bad_if_match(text,
+			occ_report_bad_if_match(text, source,
 									"An entity tag must end with a double quote and contain no spaces or control characters.");
 		if (!weak)
 			result->values = lappend(result->values, pnstrdup(start, p - start));
@@ -79,21 +80,22 @@ parse_tag_list(const char *text, const char *p, OccIfMatch *result)
 		while (is_ows(*p))
 			p++;
 		if (*p != ',' && *p != '\0')
-			occ_report_bad_if_match(text,
+			occ_report_bad_if_match(text, source,
 									"Entity tags in a list must be separated by commas.");
 	}
 
 	if (ntags == 0)
-		occ_report_bad_if_match(text, "The list contains no entity tag.");
+		occ_report_bad_if_match(text, source, "The list contains no entity tag.");
 }
 
 /*
- * Parse "text", the value of occ.if_match, into *result.  Raises 22P02 on a
+ * Parse "text", the value of occ.if_match or of a wrapper's if_match
+ * argument ("source", for the error), into *result.  Raises 22P02 on a
  * malformed value.  The values list is allocated in the current memory
  * context.
  */
 void
-occ_parse_if_match(const char *text, OccIfMatch *result)
+occ_parse_if_match(const char *text, OccStatedBy source, OccIfMatch *result)
 {
 	const char *start = text;
 	const char *end;
@@ -121,7 +123,7 @@ occ_parse_if_match(const char *text, OccIfMatch *result)
 
 	result->form = OCC_IF_MATCH_VALUES;
 	if (*start == '"' || (start[0] == 'W' && start[1] == '/'))
-		parse_tag_list(text, start, result);
+		parse_tag_list(text, source, start, result);
 	else
 		result->values = list_make1(pnstrdup(start, end - start));
 }

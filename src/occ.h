@@ -119,6 +119,18 @@ typedef enum OccIfMatchForm
 	OCC_IF_MATCH_VALUES			/* one plain value or a list of tags */
 } OccIfMatchForm;
 
+/*
+ * Where a write stated the version it expects, for the reports: in the
+ * UPDATE's SET list, through the setting occ.if_match, or through the
+ * if_match argument of occ.update or occ.delete.
+ */
+typedef enum OccStatedBy
+{
+	OCC_STATED_IN_UPDATE,
+	OCC_STATED_BY_SETTING,
+	OCC_STATED_BY_ARGUMENT
+} OccStatedBy;
+
 typedef struct OccIfMatch
 {
 	OccIfMatchForm form;
@@ -185,7 +197,8 @@ extern void occ_note_response_etag(MemoryContext statement_cxt, int64 version,
 								   Oid typid);
 
 /* if_match.c */
-extern void occ_parse_if_match(const char *text, OccIfMatch *result);
+extern void occ_parse_if_match(const char *text, OccStatedBy source,
+							   OccIfMatch *result);
 
 /* version.c */
 extern bool occ_type_fits_kind(Oid typid, OccKind kind);
@@ -252,7 +265,7 @@ extern void occ_trigger_settings(Relation rel, Trigger *trigger,
 
 OCC_NORETURN extern void occ_report_stale(Relation rel, HeapTuple oldtuple,
 										  AttrNumber version_attnum,
-										  bool is_delete, bool from_if_match,
+										  bool is_delete, OccStatedBy stated_by,
 										  const char *current,
 										  const char *expected) OCC_NORETURN_AFTER;
 OCC_NORETURN extern void occ_report_missing(Relation rel,
@@ -260,6 +273,7 @@ OCC_NORETURN extern void occ_report_missing(Relation rel,
 											bool is_delete,
 											bool by_trigger) OCC_NORETURN_AFTER;
 OCC_NORETURN extern void occ_report_bad_if_match(const char *text,
+												 OccStatedBy source,
 												 const char *detail) OCC_NORETURN_AFTER;
 
 #endif							/* OCC_H */

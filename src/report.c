@@ -92,7 +92,7 @@ user_may_see_column(Relation rel, AttrNumber attnum)
  * only to a user who may read them.
  */
 static int
-stale_detail(const char *key, bool show_versions, bool from_if_match,
+stale_detail(const char *key, bool show_versions, OccStatedBy stated_by,
 			 const char *current, const char *expected)
 {
 	if (!show_versions)
@@ -101,13 +101,22 @@ stale_detail(const char *key, bool show_versions, bool from_if_match,
 			return errdetail("Key %s does not have the version the write stated.", key);
 		return errdetail("The row does not have the version the write stated.");
 	}
-	if (from_if_match)
+	switch (stated_by)
 	{
-		if (key != NULL)
-			return errdetail("Key %s has version %s, but occ.if_match is %s.",
-							 key, current, quote_literal_cstr(expected));
-		return errdetail("The row has version %s, but occ.if_match is %s.",
-						 current, quote_literal_cstr(expected));
+		case OCC_STATED_BY_SETTING:
+			if (key != NULL)
+				return errdetail("Key %s has version %s, but occ.if_match is %s.",
+								 key, current, quote_literal_cstr(expected));
+			return errdetail("The row has version %s, but occ.if_match is %s.",
+							 current, quote_literal_cstr(expected));
+		case OCC_STATED_BY_ARGUMENT:
+			if (key != NULL)
+				return errdetail("Key %s has version %s, but argument \"if_match\" is %s.",
+								 key, current, quote_literal_cstr(expected));
+			return errdetail("The row has version %s, but argument \"if_match\" is %s.",
+							 current, quote_literal_cstr(expected));
+		case OCC_STATED_IN_UPDATE:
+			break;
 	}
 	if (key != NULL)
 		return errdetail("Key %s has version %s, but the update stated version %s.",
@@ -119,11 +128,12 @@ stale_detail(const char *key, bool show_versions, bool from_if_match,
 /*
  * Raise 40V01: the version stated for a write is not the row's current one.
  * "current" and "expected" are printed versions; "expected" is the value
- * assigned in the UPDATE, or the raw occ.if_match if it came from there.
+ * assigned in the UPDATE, or the raw occ.if_match or if_match argument if
+ * it came from there.
  */
 void
 occ_report_stale(Relation rel, HeapTuple oldtuple, AttrNumber version_attnum,
-				 bool is_delete, bool from_if_match,
+				 bool is_delete, OccStatedBy stated_by,
 				 const char *current, const char *expected)
 {
 	char	   *key = describe_row_key(rel, oldtuple);
@@ -138,7 +148,7 @@ occ_report_stale(Relation rel, HeapTuple oldtuple, AttrNumber version_attnum,
 					RelationGetRelationName(rel)) :
 			 errmsg("version conflict on update of relation \"%s\"",
 					RelationGetRelationName(rel)),
-			 stale_detail(key, show_versions, from_if_match, current, expected),
+			 stale_detail(key, show_versions, stated_by, current, expected),
 			 errhint("Read the row again and retry the write with its current version."),
 			 errtablecol(rel, version_attnum)));
 	pg_unreachable();
@@ -186,11 +196,18 @@ occ_report_missing(Relation rel, AttrNumber version_attnum, bool is_delete,
 }
 
 /*
- * Raise 22P02: occ.if_match cannot be read.
+ * Raise 22P02: occ.if_match, or a wrapper's if_match argument, cannot be
+ * read.
  */
 void
-occ_report_bad_if_match(const char *text, const char *detail)
+occ_report_bad_if_match(const char *text, OccStatedBy source, const char *detail)
 {
+	if (source == OCC_STATED_BY_ARGUMENT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid value for argument \"%s\": \"%s\"",
+						"if_match", text),
+				 errdetail_internal("%s", detail)));
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 			 errmsg("invalid value for parameter \"%s\": \"%s\"",

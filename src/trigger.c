@@ -311,6 +311,24 @@ statement_state(FunctionCallInfo fcinfo, TriggerData *trigdata)
 }
 
 /*
+ * One stated value of an if_match ("raw", from "source") as a version of
+ * this column, or a 22P02 error if it is not one.
+ */
+static int64
+stated_version(OccTriggerCache *cache, const char *value, const char *raw,
+			   OccStatedBy source)
+{
+	int64		version;
+
+	if (!occ_parse_version(value, cache->typid, &version))
+		occ_report_bad_if_match(raw, source,
+								psprintf("\"%s\" is not a valid version for column \"%s\" of type %s.",
+										 value, cache->settings.version_column,
+										 format_type_be(cache->typid)));
+	return version;
+}
+
+/*
  * occ.if_match as this column's values.  Parsed and converted again only
  * when the setting has changed since it was last read, or, for timestamp
  * versions, when TimeZone or DateStyle has, since they decide what a
@@ -335,23 +353,15 @@ if_match_for(OccTriggerCache *cache)
 		pfree(cache->if_match_values);
 	cache->if_match_values = NULL;
 
-	occ_parse_if_match(occ_if_match, &parsed);
+	occ_parse_if_match(occ_if_match, OCC_STATED_BY_SETTING, &parsed);
 
 	if (parsed.values != NIL)
 		cache->if_match_values = MemoryContextAlloc(TopMemoryContext,
 													sizeof(int64) * list_length(parsed.values));
 
 	foreach(lc, parsed.values)
-	{
-		const char *value = lfirst(lc);
-
-		if (!occ_parse_version(value, cache->typid,
-							   &cache->if_match_values[n++]))
-			occ_report_bad_if_match(occ_if_match,
-									psprintf("\"%s\" is not a valid version for column \"%s\" of type %s.",
-											 value, cache->settings.version_column,
-											 format_type_be(cache->typid)));
-	}
+		cache->if_match_values[n++] = stated_version(cache, lfirst(lc), occ_if_match,
+													 OCC_STATED_BY_SETTING);
 
 	cache->if_match_form = parsed.form;
 	cache->if_match_nvalues = n;
@@ -429,7 +439,7 @@ checked_for_wrapper(OccTriggerCache *cache, OccMode mode, Relation rel,
 						   ws->relid))))
 		return false;
 
-	occ_parse_if_match(ws->if_match, &parsed);
+	occ_parse_if_match(ws->if_match, OCC_STATED_BY_ARGUMENT, &parsed);
 	switch (parsed.form)
 	{
 		case OCC_IF_MATCH_UNSET:
@@ -440,19 +450,11 @@ checked_for_wrapper(OccTriggerCache *cache, OccMode mode, Relation rel,
 			break;
 		case OCC_IF_MATCH_VALUES:
 			foreach(lc, parsed.values)
-			{
-				const char *value = lfirst(lc);
-				int64		stated;
-
-				if (!occ_parse_version(value, cache->typid, &stated))
-					occ_report_bad_if_match(ws->if_match,
-											psprintf("\"%s\" is not a valid version for column \"%s\" of type %s.",
-													 value, cache->settings.version_column,
-													 format_type_be(cache->typid)));
-				if (stated == current)
+				if (stated_version(cache, lfirst(lc), ws->if_match,
+								   OCC_STATED_BY_ARGUMENT) == current)
 					return true;
-			}
-			occ_report_stale(rel, oldtuple, cache->attnum, is_delete, true,
+			occ_report_stale(rel, oldtuple, cache->attnum, is_delete,
+							 OCC_STATED_BY_ARGUMENT,
 							 occ_version_out(current, cache->typid),
 							 ws->if_match);
 	}
@@ -518,7 +520,8 @@ check_if_match(OccTriggerCache *cache, OccMode mode, Relation rel,
 			for (i = 0; i < cache->if_match_nvalues; i++)
 				if (cache->if_match_values[i] == current)
 					return;
-			occ_report_stale(rel, oldtuple, cache->attnum, is_delete, true,
+			occ_report_stale(rel, oldtuple, cache->attnum, is_delete,
+							 OCC_STATED_BY_SETTING,
 							 occ_version_out(current, cache->typid),
 							 occ_if_match);
 	}
@@ -548,7 +551,7 @@ check_assigned(OccTriggerCache *cache, Relation rel, HeapTuple oldtuple,
 		current < PG_INT64_MAX && stated == current + 1)
 		return;
 
-	occ_report_stale(rel, oldtuple, cache->attnum, false, false,
+	occ_report_stale(rel, oldtuple, cache->attnum, false, OCC_STATED_IN_UPDATE,
 					 occ_version_out(current, cache->typid),
 					 occ_version_out(stated, cache->typid));
 }
