@@ -6,16 +6,20 @@ OBJS = \
 	src/enable.o \
 	src/http.o \
 	src/if_match.o \
+	src/kind.o \
+	src/kind_integer.o \
+	src/kind_timestamp.o \
 	src/occ.o \
+	src/protection.o \
 	src/report.o \
 	src/settings.o \
 	src/trigger.o \
-	src/version.o \
 	src/wrappers.o
 
 EXTENSION = occ
-DATA = sql/occ--1.0.sql sql/occ--1.0--1.1.sql sql/occ--1.1--1.2.sql \
-	sql/occ--1.2--1.3.sql
+# one full install script per release, and an upgrade script from each
+# release to the next (none yet: 1.0 is the first)
+DATA = sql/occ--1.0.sql
 PGFILEDESC = "occ - optimistic concurrency control enforced by the database"
 
 # PostgreSQL's headers are not -Wextra clean; include them as system headers

@@ -77,7 +77,9 @@ INSERT INTO ddl_parts VALUES (1, 'a', 1), (2, 'b', 1);
 SELECT occ.enable('ddl_parts');
 ALTER TABLE ddl_parts RENAME COLUMN version TO v;
 SELECT c.relname, t.tgisinternal, t.tgparentid <> 0 AS clone,
-       (occ.trigger_settings(t.tgnargs, t.tgargs)).version_column
+       (SELECT substr(a, length('column=') + 1)
+          FROM unnest(string_to_array(encode(t.tgargs, 'escape'), '\000')) a
+         WHERE a LIKE 'column=%') AS version_column
   FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
  WHERE t.tgfoid = 'occ.check_version()'::regprocedure AND c.relname LIKE 'ddl_parts%'
  ORDER BY c.relname;
@@ -157,7 +159,7 @@ SELECT occ.enable('ddl_stamped', 'changed', 'timestamp');
 CREATE TRIGGER stamp BEFORE UPDATE ON ddl_stamped FOR EACH ROW EXECUTE FUNCTION moddatetime(changed); \echo :LAST_ERROR_SQLSTATE
 -- a second occ trigger, made by hand
 CREATE TRIGGER occ_again BEFORE UPDATE OR DELETE ON ddl_stamped FOR EACH ROW
-  EXECUTE FUNCTION occ.check_version('changed', 'timestamp', 'none'); \echo :LAST_ERROR_SQLSTATE
+  EXECUTE FUNCTION occ.check_version('format=1', 'column=changed', 'kind=timestamp', 'mode=none'); \echo :LAST_ERROR_SQLSTATE
 SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
  WHERE c.relname IN ('ddl_legacy', 'ddl_stamped') AND NOT t.tgisinternal ORDER BY 1, 2;
 -- occ and the harmless audit trigger together: one step per UPDATE

@@ -190,27 +190,27 @@ SELECT count(*) AS listed FROM occ.tables WHERE table_name = 'accounts'::regclas
 CREATE TABLE misuse (id int, version bigint NOT NULL DEFAULT 1, label text);
 INSERT INTO misuse VALUES (1);
 CREATE TRIGGER after_row AFTER UPDATE OR DELETE ON misuse FOR EACH ROW
-  EXECUTE FUNCTION occ.check_version('version', 'integer', 'lax'); \echo :LAST_ERROR_SQLSTATE
+  EXECUTE FUNCTION occ.check_version('format=1', 'column=version', 'kind=integer', 'mode=lax'); \echo :LAST_ERROR_SQLSTATE
 CREATE TRIGGER on_insert BEFORE INSERT ON misuse FOR EACH ROW
-  EXECUTE FUNCTION occ.check_version('version', 'integer', 'lax'); \echo :LAST_ERROR_SQLSTATE
+  EXECUTE FUNCTION occ.check_version('format=1', 'column=version', 'kind=integer', 'mode=lax'); \echo :LAST_ERROR_SQLSTATE
 CREATE TRIGGER update_only BEFORE UPDATE ON misuse FOR EACH ROW
-  EXECUTE FUNCTION occ.check_version('version', 'integer', 'lax'); \echo :LAST_ERROR_SQLSTATE
+  EXECUTE FUNCTION occ.check_version('format=1', 'column=version', 'kind=integer', 'mode=lax'); \echo :LAST_ERROR_SQLSTATE
 CREATE TRIGGER some_columns BEFORE UPDATE OF label OR DELETE ON misuse FOR EACH ROW
-  EXECUTE FUNCTION occ.check_version('version', 'integer', 'lax'); \echo :LAST_ERROR_SQLSTATE
+  EXECUTE FUNCTION occ.check_version('format=1', 'column=version', 'kind=integer', 'mode=lax'); \echo :LAST_ERROR_SQLSTATE
 CREATE TRIGGER some_rows BEFORE UPDATE OR DELETE ON misuse FOR EACH ROW WHEN (OLD.id > 5)
-  EXECUTE FUNCTION occ.check_version('version', 'integer', 'lax'); \echo :LAST_ERROR_SQLSTATE
+  EXECUTE FUNCTION occ.check_version('format=1', 'column=version', 'kind=integer', 'mode=lax'); \echo :LAST_ERROR_SQLSTATE
 CREATE TRIGGER bad_args BEFORE UPDATE OR DELETE ON misuse FOR EACH ROW
-  EXECUTE FUNCTION occ.check_version('version', 'integer'); \echo :LAST_ERROR_SQLSTATE
+  EXECUTE FUNCTION occ.check_version('format=1', 'column=version', 'kind=integer'); \echo :LAST_ERROR_SQLSTATE
 CREATE TRIGGER bad_kind BEFORE UPDATE OR DELETE ON misuse FOR EACH ROW
-  EXECUTE FUNCTION occ.check_version('version', 'hash', 'lax'); \echo :LAST_ERROR_SQLSTATE
+  EXECUTE FUNCTION occ.check_version('format=1', 'column=version', 'kind=hash', 'mode=lax'); \echo :LAST_ERROR_SQLSTATE
 CREATE TRIGGER no_column BEFORE UPDATE OR DELETE ON misuse FOR EACH ROW
-  EXECUTE FUNCTION occ.check_version('nothing', 'integer', 'lax'); \echo :LAST_ERROR_SQLSTATE
+  EXECUTE FUNCTION occ.check_version('format=1', 'column=nothing', 'kind=integer', 'mode=lax'); \echo :LAST_ERROR_SQLSTATE
 CREATE TRIGGER text_column BEFORE UPDATE OR DELETE ON misuse FOR EACH ROW
-  EXECUTE FUNCTION occ.check_version('label', 'integer', 'lax'); \echo :LAST_ERROR_SQLSTATE
+  EXECUTE FUNCTION occ.check_version('format=1', 'column=label', 'kind=integer', 'mode=lax'); \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'misuse'::regclass;
 -- one made exactly as occ.enable makes it is accepted, and listed
 CREATE TRIGGER by_hand BEFORE UPDATE OR DELETE ON misuse FOR EACH ROW
-  EXECUTE FUNCTION occ.check_version('version', 'integer', 'strict');
+  EXECUTE FUNCTION occ.check_version('format=1', 'column=version', 'kind=integer', 'mode=strict');
 SELECT table_name, version_column, mode FROM occ.tables WHERE table_name = 'misuse'::regclass;
 DROP TRIGGER by_hand ON misuse;
 
@@ -220,30 +220,30 @@ DROP TRIGGER by_hand ON misuse;
 -- they fire for rather than let it pass unchecked.
 ALTER EVENT TRIGGER occ_ddl_guard DISABLE;
 CREATE TRIGGER after_row AFTER UPDATE ON misuse FOR EACH ROW
-  EXECUTE FUNCTION occ.check_version('version', 'integer', 'lax');
+  EXECUTE FUNCTION occ.check_version('format=1', 'column=version', 'kind=integer', 'mode=lax');
 UPDATE misuse SET id = 2; \echo :LAST_ERROR_SQLSTATE
 DROP TRIGGER after_row ON misuse;
 CREATE TRIGGER on_insert BEFORE INSERT ON misuse FOR EACH ROW
-  EXECUTE FUNCTION occ.check_version('version', 'integer', 'lax');
+  EXECUTE FUNCTION occ.check_version('format=1', 'column=version', 'kind=integer', 'mode=lax');
 INSERT INTO misuse VALUES (2); \echo :LAST_ERROR_SQLSTATE
 DROP TRIGGER on_insert ON misuse;
 CREATE TRIGGER per_statement BEFORE UPDATE ON misuse FOR EACH STATEMENT
-  EXECUTE FUNCTION occ.check_version('version', 'integer', 'lax');
+  EXECUTE FUNCTION occ.check_version('format=1', 'column=version', 'kind=integer', 'mode=lax');
 UPDATE misuse SET id = 2; \echo :LAST_ERROR_SQLSTATE
 DROP TRIGGER per_statement ON misuse;
 CREATE TRIGGER update_only BEFORE UPDATE ON misuse FOR EACH ROW
-  EXECUTE FUNCTION occ.check_version('version', 'integer', 'lax');
+  EXECUTE FUNCTION occ.check_version('format=1', 'column=version', 'kind=integer', 'mode=lax');
 SELECT count(*) AS listed FROM occ.tables WHERE table_name = 'misuse'::regclass;
 UPDATE misuse SET id = 2; \echo :LAST_ERROR_SQLSTATE
 SELECT occ.enable('misuse'); \echo :LAST_ERROR_SQLSTATE
 DROP TRIGGER update_only ON misuse;
 CREATE TRIGGER bad_args BEFORE UPDATE OR DELETE ON misuse FOR EACH ROW
-  EXECUTE FUNCTION occ.check_version('version', 'integer');
+  EXECUTE FUNCTION occ.check_version('format=1', 'column=version', 'kind=integer');
 SELECT count(*) AS listed FROM occ.tables WHERE table_name = 'misuse'::regclass;
 UPDATE misuse SET id = 2; \echo :LAST_ERROR_SQLSTATE
 DROP TRIGGER bad_args ON misuse;
 CREATE TRIGGER no_column BEFORE UPDATE OR DELETE ON misuse FOR EACH ROW
-  EXECUTE FUNCTION occ.check_version('nothing', 'integer', 'lax');
+  EXECUTE FUNCTION occ.check_version('format=1', 'column=nothing', 'kind=integer', 'mode=lax');
 UPDATE misuse SET id = 2; \echo :LAST_ERROR_SQLSTATE
 DROP TRIGGER no_column ON misuse;
 ALTER EVENT TRIGGER occ_ddl_guard ENABLE;

@@ -28,7 +28,7 @@ SELECT occ.enable('dup_parent');
 -- made by hand under another name
 CREATE TABLE dup_hand (id int, region text, version bigint NOT NULL DEFAULT 1);
 CREATE TRIGGER mine BEFORE UPDATE OR DELETE ON dup_hand FOR EACH ROW
-  EXECUTE FUNCTION occ.check_version('version', 'integer', 'none');
+  EXECUTE FUNCTION occ.check_version('format=1', 'column=version', 'kind=integer', 'mode=none');
 ALTER TABLE dup_parent ATTACH PARTITION dup_hand FOR VALUES IN ('b'); \echo :LAST_ERROR_SQLSTATE
 -- made by occ.enable, then renamed
 CREATE TABLE dup_renamed (id int, region text, version bigint NOT NULL DEFAULT 1);
@@ -55,7 +55,7 @@ CREATE TABLE dup_late_a PARTITION OF dup_late FOR VALUES IN ('a');
 CREATE TABLE dup_late_b PARTITION OF dup_late FOR VALUES IN ('b') PARTITION BY LIST (id);
 CREATE TABLE dup_late_b1 PARTITION OF dup_late_b FOR VALUES IN (1);
 CREATE TRIGGER by_hand BEFORE UPDATE OR DELETE ON dup_late_b1 FOR EACH ROW
-  EXECUTE FUNCTION occ.check_version('version', 'integer', 'strict');
+  EXECUTE FUNCTION occ.check_version('format=1', 'column=version', 'kind=integer', 'mode=strict');
 SELECT occ.enable('dup_late'); \echo :LAST_ERROR_SQLSTATE
 -- a partition enabled on its own
 DROP TRIGGER by_hand ON dup_late_b1;
@@ -63,7 +63,7 @@ SELECT occ.enable('dup_late_a');
 SELECT occ.enable('dup_late'); \echo :LAST_ERROR_SQLSTATE
 -- nor by creating the trigger by hand
 CREATE TRIGGER late BEFORE UPDATE OR DELETE ON dup_late FOR EACH ROW
-  EXECUTE FUNCTION occ.check_version('version', 'integer', 'lax'); \echo :LAST_ERROR_SQLSTATE
+  EXECUTE FUNCTION occ.check_version('format=1', 'column=version', 'kind=integer', 'mode=lax'); \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dup_triggers('dup_late%');
 SELECT count(*) AS late_listed FROM occ.tables WHERE table_name = 'dup_late'::regclass;
 -- with the partition disabled first, it works
@@ -73,7 +73,7 @@ SELECT * FROM dup_triggers('dup_late%');
 
 -- ==== a second occ trigger on a partition of an enabled table ====
 CREATE TRIGGER extra BEFORE UPDATE OR DELETE ON dup_parent_a FOR EACH ROW
-  EXECUTE FUNCTION occ.check_version('version', 'integer', 'none'); \echo :LAST_ERROR_SQLSTATE
+  EXECUTE FUNCTION occ.check_version('format=1', 'column=version', 'kind=integer', 'mode=none'); \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dup_triggers('dup_parent%');
 
 DROP TABLE dup_parent, dup_renamed, dup_sub, dup_late;

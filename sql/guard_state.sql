@@ -13,9 +13,13 @@ RETURNS TABLE (relname name, tgname name, tgenabled "char", comment text,
                version_column name, mode text)
 LANGUAGE sql AS $$
   SELECT c.relname, t.tgname, t.tgenabled, obj_description(t.oid, 'pg_trigger'),
-         s.version_column, s.mode
+         (SELECT substr(a, length('column=') + 1) FROM unnest(args) a
+           WHERE a LIKE 'column=%')::name,
+         (SELECT substr(a, length('mode=') + 1) FROM unnest(args) a
+           WHERE a LIKE 'mode=%')
     FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-   CROSS JOIN LATERAL occ.trigger_settings(t.tgnargs, t.tgargs) s
+   -- the arguments, which tgargs holds each followed by a NUL byte
+   CROSS JOIN LATERAL string_to_array(encode(t.tgargs, 'escape'), '\000') AS args
    WHERE t.tgfoid = 'occ.check_version()'::regprocedure AND c.relname LIKE pattern
    ORDER BY c.relname
 $$;

@@ -21,7 +21,9 @@ SELECT occ.enable('typed_parts');
 ALTER TYPE typed_row RENAME ATTRIBUTE version TO row_version CASCADE;
 SELECT table_name, version_column, mode FROM occ.tables
  WHERE table_name::text LIKE 'typed%' ORDER BY 1;
-SELECT c.relname, (occ.trigger_settings(t.tgnargs, t.tgargs)).version_column
+SELECT c.relname, (SELECT substr(a, length('column=') + 1)
+          FROM unnest(string_to_array(encode(t.tgargs, 'escape'), '\000')) a
+         WHERE a LIKE 'column=%') AS version_column
   FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
  WHERE t.tgfoid = 'occ.check_version()'::regprocedure ORDER BY 1;
 UPDATE typed_acc SET qty = 11, row_version = 1 WHERE id = 1;

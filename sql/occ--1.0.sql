@@ -11,6 +11,10 @@
 -- else can create objects in it.
 CREATE SCHEMA occ;
 
+-- ---------------------------------------------------------------------
+-- The row trigger
+-- ---------------------------------------------------------------------
+
 -- The trigger function.  It runs no SQL and resolves no names, so it has no
 -- pinned search_path: a SET clause would wrap every row's call in a GUC
 -- save and restore for nothing.
@@ -22,10 +26,13 @@ AS 'MODULE_PATHNAME', 'occ_check_version';
 COMMENT ON FUNCTION occ.check_version() IS
 'trigger that checks the version a write states and advances the row''s version';
 
--- Administrative functions.  They are not SECURITY DEFINER: the DDL they run
--- is the caller's, checked against the caller's privileges.  They are not
--- STRICT either, so that a NULL argument is an error rather than a silent
--- no-op.
+-- ---------------------------------------------------------------------
+-- Enabling, disabling, modes
+-- ---------------------------------------------------------------------
+
+-- They are not SECURITY DEFINER: the DDL they run is the caller's, checked
+-- against the caller's privileges.  They are not STRICT either, so that a
+-- NULL argument is an error rather than a silent no-op.
 CREATE FUNCTION occ.enable(tbl pg_catalog.regclass,
                            version_column pg_catalog.name DEFAULT 'version',
                            kind pg_catalog.text DEFAULT 'integer',
@@ -57,40 +64,127 @@ AS 'MODULE_PATHNAME', 'occ_set_mode';
 COMMENT ON FUNCTION occ.set_mode(pg_catalog.regclass, pg_catalog.text) IS
 'set a table''s check mode: strict, lax, none, or NULL to follow occ.default_mode';
 
-CREATE FUNCTION occ.trigger_settings(tgnargs pg_catalog.int2, tgargs pg_catalog.bytea,
+-- What occ.tables shows.  The settings of a table are the arguments of its
+-- occ trigger, and whether a trigger protects its table (it is defined the
+-- way occ.enable defines it, enabled, and not a partition's clone) is
+-- decided by the same C code that the trigger, the DDL guard and the
+-- wrappers use.
+CREATE FUNCTION occ.protected_tables(OUT table_name pg_catalog.regclass,
+                                     OUT schema_name pg_catalog.name,
                                      OUT version_column pg_catalog.name,
                                      OUT kind pg_catalog.text,
                                      OUT mode pg_catalog.text,
                                      OUT effective_mode pg_catalog.text)
-RETURNS record
+RETURNS SETOF record
 LANGUAGE C STRICT STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'occ_decode_trigger_settings';
+AS 'MODULE_PATHNAME', 'occ_protected_tables';
 
-COMMENT ON FUNCTION occ.trigger_settings(pg_catalog.int2, pg_catalog.bytea) IS
-'decode the arguments of an occ trigger (used by the view occ.tables)';
+COMMENT ON FUNCTION occ.protected_tables() IS
+'the tables protected by occ and their settings (used by the view occ.tables)';
 
--- One row per table protected by occ.enable.  The settings are the
--- arguments of the table's occ trigger.  Partitions, whose triggers are
--- clones of their partitioned table's, are not listed; nor is a table whose
--- trigger has been disabled, because it is not protected.
+-- One row per table protected by occ.enable.  Partitions, whose triggers
+-- are clones of their partitioned table's, are not listed; nor is a table
+-- whose trigger has been disabled, because it is not protected.
 CREATE VIEW occ.tables AS
-SELECT c.oid::pg_catalog.regclass AS table_name,
-       n.nspname AS schema_name,
-       s.version_column,
-       s.kind,
-       s.mode,
-       s.effective_mode
-FROM pg_catalog.pg_trigger t
-     JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
-     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     CROSS JOIN LATERAL occ.trigger_settings(t.tgnargs, t.tgargs) s
-WHERE t.tgfoid = 'occ.check_version()'::pg_catalog.regprocedure
-  AND t.tgparentid = 0
-  AND t.tgenabled IN ('O', 'A');
+SELECT table_name, schema_name, version_column, kind, mode, effective_mode
+FROM occ.protected_tables();
 
 COMMENT ON VIEW occ.tables IS
 'tables protected by occ, with their version column, kind and mode';
+
+-- ---------------------------------------------------------------------
+-- The DDL guard
+-- ---------------------------------------------------------------------
+
+-- Keep tables protected across DDL: follow a renamed version column,
+-- refuse DDL that would leave one unusable, refuse a second occ trigger
+-- and triggers certain to set the version column too.  ALTER TYPE ...
+-- CASCADE changes the columns of the tables of a composite type (CREATE
+-- TABLE ... OF type): it is guarded like ALTER TABLE.
+CREATE FUNCTION occ.ddl_guard()
+RETURNS event_trigger
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'occ_ddl_guard';
+
+COMMENT ON FUNCTION occ.ddl_guard() IS
+'event trigger that keeps occ tables protected across DDL';
+
+CREATE EVENT TRIGGER occ_ddl_guard ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE', 'ALTER TYPE', 'CREATE TRIGGER')
+    EXECUTE FUNCTION occ.ddl_guard();
+
+-- Dropping the version column is refused when it happens (sql_drop), not
+-- only when the column is missing at the end of the command: "DROP COLUMN
+-- version, ADD COLUMN version ..." would otherwise restart every version.
+-- ALTER TABLE and ALTER TYPE are the only commands that can drop a column
+-- whose type fits a version (the version types are built-in types, which
+-- no DROP ... CASCADE removes).
+CREATE EVENT TRIGGER occ_drop_guard ON sql_drop
+    WHEN TAG IN ('ALTER TABLE', 'ALTER TYPE')
+    EXECUTE FUNCTION occ.ddl_guard();
+
+-- ---------------------------------------------------------------------
+-- RPC and HTTP callers
+-- ---------------------------------------------------------------------
+
+-- Entity tags.  No SET clause: it resolves no names, and a SET clause
+-- costs every call a GUC save and restore (several times the function's
+-- own cost per row).
+CREATE FUNCTION occ.etag(version pg_catalog.anyelement)
+RETURNS pg_catalog.text
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'occ_etag';
+
+COMMENT ON FUNCTION occ.etag(pg_catalog.anyelement) IS
+'the strong entity tag of a version, as occ.if_match and the wrappers accept it';
+
+-- One row, named by a full unique key, written under the table's check.
+-- They run as the caller.  No SET clause: they resolve every name by OID
+-- or write it schema-qualified, and a pinned search_path would be in force
+-- while the table's own triggers and row-level security policies run, so
+-- that a trigger naming a table without its schema would work for a plain
+-- UPDATE and fail through the wrapper.
+CREATE FUNCTION occ.update(tbl pg_catalog.regclass, key pg_catalog.jsonb,
+                           if_match pg_catalog.text, changes pg_catalog.jsonb)
+RETURNS pg_catalog.jsonb
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'occ_update';
+
+COMMENT ON FUNCTION occ.update(pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.text, pg_catalog.jsonb) IS
+'update the row with this key if its version matches if_match; returns the new row';
+
+CREATE FUNCTION occ.delete(tbl pg_catalog.regclass, key pg_catalog.jsonb,
+                           if_match pg_catalog.text)
+RETURNS pg_catalog.jsonb
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'occ_delete';
+
+COMMENT ON FUNCTION occ.delete(pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.text) IS
+'delete the row with this key if its version matches if_match; returns the deleted row';
+
+-- PostgREST's pre-request function (db-pre-request): the request's
+-- If-Match header becomes occ.if_match, and errors take HTTP statuses
+-- (PT412, PT428), for this transaction only.
+CREATE FUNCTION occ.postgrest_pre_request()
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    if_match text := NULLIF(pg_catalog.current_setting('request.headers', true), '')::pg_catalog.json
+                     OPERATOR(pg_catalog.->>) 'if-match';
+BEGIN
+    PERFORM pg_catalog.set_config('occ.error_style', 'http', true);
+    IF if_match IS NOT NULL THEN
+        PERFORM pg_catalog.set_config('occ.if_match', if_match, true);
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION occ.postgrest_pre_request() IS
+'PostgREST pre-request function: maps If-Match to occ.if_match and switches to HTTP error codes';
 
 GRANT USAGE ON SCHEMA occ TO PUBLIC;
 GRANT SELECT ON occ.tables TO PUBLIC;

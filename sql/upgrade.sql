@@ -1,7 +1,16 @@
 --
--- The upgrade path: CREATE EXTENSION occ VERSION '1.0' followed by ALTER
--- EXTENSION occ UPDATE yields the same objects as a fresh install of the
--- newest version, and tables enabled under 1.0 stay protected.
+-- Releases and upgrades.  Every release ships a full install script
+-- (occ--X.sql) and an upgrade script from the release before it
+-- (occ--W--X.sql).  Two things are checked here:
+--
+-- 1. What the newest release installs, object by object with its whole
+--    definition, privileges and comment: a released script must never
+--    change, and this output changes with it.
+-- 2. For every older release: installing it and updating gives exactly
+--    what the newest install script gives.  These are two different
+--    scripts, so the comparison can fail; a table protected under the old
+--    release stays protected.  (1.0 is the first release: the list of
+--    older releases is empty until 1.1 ships.)
 --
 \set VERBOSITY default
 
@@ -20,6 +29,8 @@ LANGUAGE sql AS $$
            WHEN 'pg_event_trigger'::regclass THEN
              (SELECT evtevent || ' ' || evttags::text || ' ' || evtfoid::regprocedure::text
                      || ' ' || evtenabled::text FROM pg_event_trigger WHERE oid = d.objid)
+           WHEN 'pg_namespace'::regclass THEN
+             (SELECT coalesce(nspacl::text, '') FROM pg_namespace WHERE oid = d.objid)
            ELSE ''
          END || coalesce(' COMMENT ' || obj_description(d.objid, d.classid::regclass::text), '')
   FROM pg_depend d
@@ -28,40 +39,55 @@ LANGUAGE sql AS $$
     AND d.deptype = 'e'
 $$;
 
-DROP EXTENSION occ;
-CREATE EXTENSION occ VERSION '1.0';
-SELECT extversion FROM pg_extension WHERE extname = 'occ';
-SELECT object FROM occ_objects() ORDER BY object;
-
--- a table protected under 1.0
-CREATE TABLE up_acc (id int PRIMARY KEY, balance int);
-INSERT INTO up_acc VALUES (1, 10);
-SELECT occ.enable('up_acc', mode => 'strict');
-UPDATE up_acc SET balance = 11, version = 1 WHERE id = 1;
-
-ALTER EXTENSION occ UPDATE;
-SELECT extversion FROM pg_extension WHERE extname = 'occ';
-CREATE TEMP TABLE upgraded AS SELECT * FROM occ_objects();
-
--- still protected, with what 1.1 adds: the DDL guard
-UPDATE up_acc SET balance = 12, version = 1 WHERE id = 1; \echo :LAST_ERROR_SQLSTATE
-UPDATE up_acc SET balance = 12 WHERE id = 1; \echo :LAST_ERROR_SQLSTATE
-ALTER TABLE up_acc RENAME COLUMN version TO v;
-SELECT table_name, version_column, mode FROM occ.tables WHERE table_name = 'up_acc'::regclass;
-UPDATE up_acc SET balance = 12, v = 2 WHERE id = 1;
-SELECT * FROM up_acc;
-SELECT occ.disable('up_acc');
-DROP TABLE up_acc;
-
--- a fresh install of the newest version has exactly the same objects
+-- ==== 1. the newest release, as installed ====
 DROP EXTENSION occ;
 CREATE EXTENSION occ;
-SELECT extversion FROM pg_extension WHERE extname = 'occ';
+SELECT extversion, extrelocatable, extnamespace::regnamespace
+  FROM pg_extension WHERE extname = 'occ';
+SELECT object, definition FROM occ_objects() ORDER BY object;
 CREATE TEMP TABLE fresh AS SELECT * FROM occ_objects();
-SELECT object FROM fresh ORDER BY object;
-SELECT 'only after upgrade' AS side, object FROM (SELECT * FROM upgraded EXCEPT SELECT * FROM fresh) u
-UNION ALL
-SELECT 'only in fresh install', object FROM (SELECT * FROM fresh EXCEPT SELECT * FROM upgraded) f
-ORDER BY 1, 2;
+
+-- ==== 2. every older release, updated, gives the same objects ====
+CREATE TEMP TABLE upgrade_differences (from_version text, side text, object text);
+DO $$
+DECLARE
+  newest text := (SELECT default_version FROM pg_available_extensions WHERE name = 'occ');
+  older text;
+BEGIN
+  FOR older IN
+    SELECT version FROM pg_available_extension_versions
+     WHERE name = 'occ' AND version <> newest ORDER BY version
+  LOOP
+    DROP EXTENSION occ;
+    EXECUTE format('CREATE EXTENSION occ VERSION %L', older);
+    -- a table protected under the older release
+    CREATE TABLE up_acc (id int PRIMARY KEY, balance int);
+    INSERT INTO up_acc VALUES (1, 10);
+    PERFORM occ.enable('up_acc', mode => 'strict');
+    ALTER EXTENSION occ UPDATE;
+    INSERT INTO upgrade_differences
+      SELECT older, 'only after upgrade', object
+        FROM (SELECT * FROM occ_objects() EXCEPT SELECT * FROM fresh) u
+      UNION ALL
+      SELECT older, 'only in fresh install', object
+        FROM (SELECT * FROM fresh EXCEPT SELECT * FROM occ_objects()) f;
+    -- still protected: a stale write is refused
+    BEGIN
+      UPDATE up_acc SET balance = 11, version = 7 WHERE id = 1;
+      INSERT INTO upgrade_differences VALUES (older, 'stale write accepted', 'up_acc');
+    EXCEPTION WHEN SQLSTATE '40V01' THEN
+      NULL;
+    END;
+    DROP TABLE up_acc;
+  END LOOP;
+  DROP EXTENSION occ;
+  CREATE EXTENSION occ;
+END
+$$;
+SELECT count(*) AS older_releases
+  FROM pg_available_extension_versions
+ WHERE name = 'occ'
+   AND version <> (SELECT default_version FROM pg_available_extensions WHERE name = 'occ');
+SELECT * FROM upgrade_differences ORDER BY 1, 2, 3;
 
 DROP FUNCTION occ_objects();

@@ -70,7 +70,8 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
-#include "occ.h"
+#include "ddl.h"
+#include "protection.h"
 
 PG_FUNCTION_INFO_V1(occ_ddl_guard);
 
@@ -409,25 +410,8 @@ check_version_column(Relation rel, const OccTableSettings *settings)
 	if (attnum == InvalidAttrNumber)
 		refuse_drop(settings->version_column, RelationGetRelationName(rel));
 
+	occ_check_version_column(rel, attnum, settings->kind, OCC_COLUMN_ALTERED);
 	attr = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
-	if (!occ_type_fits_kind(attr->atttypid, settings->kind))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot change the type of version column \"%s\" of relation \"%s\" to %s",
-						settings->version_column, RelationGetRelationName(rel),
-						format_type_be(attr->atttypid)),
-				 errdetail("Columns of %s versions must be of type %s.",
-						   occ_kind_name(settings->kind),
-						   settings->kind == OCC_KIND_INTEGER ?
-						   "smallint, integer or bigint" :
-						   "timestamp or timestamp with time zone"),
-				 errhint("Call occ.disable() first.")));
-	if (attr->attidentity || attr->attgenerated)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("version column \"%s\" of relation \"%s\" cannot be an identity or generated column",
-						settings->version_column, RelationGetRelationName(rel)),
-				 errhint("Call occ.disable() first.")));
 	if (!attr->attnotnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -622,7 +606,7 @@ check_new_occ_trigger(Relation rel, Trigger *trigger)
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("column \"%s\" of relation \"%s\" does not exist",
 						settings.version_column, RelationGetRelationName(rel))));
-	(void) occ_check_adopted_column(rel, attnum, settings.kind);
+	occ_check_version_column(rel, attnum, settings.kind, OCC_COLUMN_ADOPTED);
 }
 
 /*

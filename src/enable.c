@@ -1,24 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * enable.c
- *	  occ.enable, occ.disable, occ.set_mode, and the decoding behind the
- *	  occ.tables view.
+ *	  occ.enable, occ.disable and occ.set_mode.
  *
- * Where the settings live.  A table's settings are the arguments of its
- * occ trigger, and nowhere else:
- *
- *	- pg_dump emits the trigger, arguments included, with the table it
- *	  belongs to, and pg_restore re-creates it as the table's owner: no
- *	  configuration table whose rows must be dumped separately, restored
- *	  with superuser rights, or kept in step with the tables it names;
- *	- pg_upgrade, physical replicas and crash recovery carry pg_trigger like
- *	  any catalog;
- *	- only the table's owner can drop or replace the trigger, which is the
- *	  same privilege occ.enable requires;
- *	- partition triggers are cloned from the partitioned table's trigger by
- *	  PostgreSQL itself, for partitions present, created or attached later;
- *	- the relcache hands the arguments to the trigger already decoded into
- *	  strings, so reading them costs nothing per row.
+ * Where the settings they write live, and the DDL they run, belong to
+ * protection.c.
  *
  * The functions here change tables through ordinary DDL run with the
  * caller's privileges (no SECURITY DEFINER), with every identifier quoted.
@@ -53,12 +39,14 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
-#include "occ.h"
+#include "ddl.h"
+#include "kind.h"
+#include "protection.h"
+#include "settings.h"
 
 PG_FUNCTION_INFO_V1(occ_enable);
 PG_FUNCTION_INFO_V1(occ_disable);
 PG_FUNCTION_INFO_V1(occ_set_mode);
-PG_FUNCTION_INFO_V1(occ_decode_trigger_settings);
 
 /*
  * Raise an error if the argument is NULL.  Our SQL functions are not
@@ -79,68 +67,6 @@ static char *
 occ_schema_name(FunctionCallInfo fcinfo)
 {
 	return get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
-}
-
-/*
- * The OID of occ.check_version() in occ's schema.
- *
- * It is looked up in the catalog directly rather than with LookupFuncName,
- * which checks USAGE on the schema: the DDL guard runs this for every
- * ALTER TABLE and CREATE TRIGGER in the database, as whichever role issued
- * it, and must not fail for roles that never use occ when USAGE on schema
- * occ has been revoked from them.  Finding out whether a table has an occ
- * trigger discloses nothing that pg_trigger does not already show.
- */
-Oid
-occ_check_version_oid(const char *schema)
-{
-	Oid			nspoid = get_namespace_oid(schema, false);
-	Oid			funcoid;
-
-	funcoid = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
-							  CStringGetDatum("check_version"),
-							  PointerGetDatum(buildoidvector(NULL, 0)),
-							  ObjectIdGetDatum(nspoid));
-	if (!OidIsValid(funcoid))
-		elog(ERROR, "function %s.check_version() does not exist", schema);
-	return funcoid;
-}
-
-/*
- * Describe an open relation and its occ trigger, if any, in *info.  The
- * trigger function is looked up in occ's schema, so that nothing depends
- * on search_path.  Everything is copied, so *info stays valid after the
- * relation is closed.
- */
-void
-occ_table_info(Relation rel, const char *schema, OccTableInfo *info)
-{
-	TriggerDesc *trigdesc = rel->trigdesc;
-	int			i;
-
-	info->relid = RelationGetRelid(rel);
-	info->name = pstrdup(RelationGetRelationName(rel));
-	info->qualified_name =
-		quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-								   info->name);
-	info->trigger_function = occ_check_version_oid(schema);
-	info->enabled = false;
-
-	for (i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
-	{
-		Trigger    *trigger = &trigdesc->triggers[i];
-
-		if (trigger->tgfoid != info->trigger_function)
-			continue;
-
-		occ_trigger_settings(rel, trigger, &info->settings);
-		info->settings.version_column = pstrdup(info->settings.version_column);
-		info->enabled = true;
-		info->trigger_name = pstrdup(trigger->tgname);
-		info->trigger_is_clone = trigger->tgisclone;
-		info->trigger_enabled = trigger->tgenabled;
-		return;
-	}
 }
 
 /*
@@ -188,162 +114,6 @@ open_table_for_alter(FunctionCallInfo fcinfo, Oid relid, OccTableInfo *info)
 	return rel;
 }
 
-/*
- * Execute one DDL command through SPI, as the current user.
- */
-void
-occ_execute_ddl(const char *sql)
-{
-	SPI_connect();
-	if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "SPI_execute failed: %s", sql);
-	SPI_finish();
-}
-
-/*
- * Create the occ trigger on the table.
- */
-void
-occ_create_trigger(const char *schema, OccTableInfo *info,
-				   const char *trigger_name, const OccTableSettings *settings)
-{
-	occ_execute_ddl(psprintf("CREATE TRIGGER %s BEFORE UPDATE OR DELETE ON %s "
-							 "FOR EACH ROW EXECUTE FUNCTION %s.check_version(%s, %s, %s)",
-							 quote_identifier(trigger_name),
-							 info->qualified_name,
-							 quote_identifier(schema),
-							 quote_literal_cstr(settings->version_column),
-							 quote_literal_cstr(occ_kind_name(settings->kind)),
-							 quote_literal_cstr(occ_mode_name(settings->mode))));
-}
-
-/*
- * What the user set on one occ trigger, beyond its definition: whether it
- * fires (pg_trigger.tgenabled) and its comment.
- */
-typedef struct OccTriggerState
-{
-	char	   *qualified_name; /* of its table, quoted */
-	char		enabled;
-	char	   *comment;		/* NULL if none */
-} OccTriggerState;
-
-/*
- * The state of the table's occ trigger, and on a partitioned table of each
- * partition's clone (which may have been disabled or commented on its
- * own), parents before their partitions.  The partitions are locked as
- * DROP TRIGGER will lock them.
- */
-static List *
-save_trigger_states(OccTableInfo *info)
-{
-	List	   *relids;
-	List	   *states = NIL;
-	ListCell   *lc;
-
-	if (get_rel_relkind(info->relid) == RELKIND_PARTITIONED_TABLE)
-		relids = find_all_inheritors(info->relid, AccessExclusiveLock, NULL);
-	else
-		relids = list_make1_oid(info->relid);
-
-	foreach(lc, relids)
-	{
-		Relation	rel = relation_open(lfirst_oid(lc), NoLock);
-		TriggerDesc *trigdesc = rel->trigdesc;
-		int			i;
-
-		for (i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
-		{
-			Trigger    *trigger = &trigdesc->triggers[i];
-			OccTriggerState *state;
-
-			if (trigger->tgfoid != info->trigger_function ||
-				strcmp(trigger->tgname, info->trigger_name) != 0)
-				continue;
-			state = palloc(sizeof(OccTriggerState));
-			state->qualified_name =
-				quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-										   RelationGetRelationName(rel));
-			state->enabled = trigger->tgenabled;
-			state->comment = GetComment(trigger->tgoid, TriggerRelationId, 0);
-			states = lappend(states, state);
-		}
-		relation_close(rel, NoLock);
-	}
-	return states;
-}
-
-/*
- * Give re-created triggers the state saved by save_trigger_states, with
- * the same ordinary DDL a user would run (so that it is propagated where
- * DDL is, as Citus does).  A new trigger fires "on origin" and has no
- * comment.  ALTER TABLE ONLY sets one table's trigger; should a server
- * still recurse to the partitions, each partition is set afterwards, as
- * soon as any trigger of the tree was set to anything else.
- */
-static void
-restore_trigger_states(List *states, const char *trigger_name)
-{
-	bool		any_changed = false;
-	ListCell   *lc;
-
-	foreach(lc, states)
-		if (((OccTriggerState *) lfirst(lc))->enabled != TRIGGER_FIRES_ON_ORIGIN)
-			any_changed = true;
-
-	foreach(lc, states)
-	{
-		OccTriggerState *state = lfirst(lc);
-		const char *action;
-
-		switch (state->enabled)
-		{
-			case TRIGGER_FIRES_ALWAYS:
-				action = "ENABLE ALWAYS";
-				break;
-			case TRIGGER_FIRES_ON_REPLICA:
-				action = "ENABLE REPLICA";
-				break;
-			case TRIGGER_DISABLED:
-				action = "DISABLE";
-				break;
-			default:
-				action = "ENABLE";
-				break;
-		}
-		if (any_changed)
-			occ_execute_ddl(psprintf("ALTER TABLE ONLY %s %s TRIGGER %s",
-									 state->qualified_name, action,
-									 quote_identifier(trigger_name)));
-		if (state->comment != NULL)
-			occ_execute_ddl(psprintf("COMMENT ON TRIGGER %s ON %s IS %s",
-									 quote_identifier(trigger_name),
-									 state->qualified_name,
-									 quote_literal_cstr(state->comment)));
-	}
-}
-
-/*
- * Give the table's trigger new settings.  The arguments of a trigger cannot
- * be altered, so it is dropped and created again, in one transaction and
- * under the AccessExclusiveLock the caller holds: no write can come in
- * between.  On a partitioned table PostgreSQL re-creates the partitions'
- * clones with it.  Whether each trigger fires (ENABLE REPLICA, ENABLE
- * ALWAYS, DISABLE) and its comment are carried over.
- */
-void
-occ_replace_trigger(const char *schema, OccTableInfo *info,
-					const OccTableSettings *settings)
-{
-	List	   *states = save_trigger_states(info);
-
-	occ_execute_ddl(psprintf("DROP TRIGGER %s ON %s",
-							 quote_identifier(info->trigger_name),
-							 info->qualified_name));
-	occ_create_trigger(schema, info, info->trigger_name, settings);
-	restore_trigger_states(states, info->trigger_name);
-}
-
 static void
 refuse_clone(OccTableInfo *info)
 {
@@ -370,45 +140,6 @@ mode_argument(FunctionCallInfo fcinfo, int argno)
 				 errmsg("invalid mode \"%s\"", name),
 				 errhint("Valid modes are \"strict\", \"lax\" and \"none\", or NULL to follow occ.default_mode.")));
 	return mode;
-}
-
-/*
- * Check that an existing column can serve as the version column.  Returns
- * whether it still needs to be made NOT NULL.
- */
-bool
-occ_check_adopted_column(Relation rel, AttrNumber attnum, OccKind kind)
-{
-	Form_pg_attribute attr;
-
-	if (attnum < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_COLUMN_DEFINITION),
-				 errmsg("system column \"%s\" cannot be a version column",
-						get_attname(RelationGetRelid(rel), attnum, false))));
-
-	attr = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
-	if (!occ_type_fits_kind(attr->atttypid, kind))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("column \"%s\" of relation \"%s\" has type %s, which cannot hold %s versions",
-						NameStr(attr->attname), RelationGetRelationName(rel),
-						format_type_be(attr->atttypid), occ_kind_name(kind)),
-				 errhint("Integer versions need smallint, integer or bigint; timestamp versions need timestamp or timestamp with time zone.")));
-	if (attr->attidentity)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_COLUMN_DEFINITION),
-				 errmsg("column \"%s\" of relation \"%s\" is an identity column",
-						NameStr(attr->attname), RelationGetRelationName(rel)),
-				 errdetail("A version column must be writable by UPDATE.")));
-	if (attr->attgenerated)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_COLUMN_DEFINITION),
-				 errmsg("column \"%s\" of relation \"%s\" is a generated column",
-						NameStr(attr->attname), RelationGetRelationName(rel)),
-				 errdetail("A version column must be writable by UPDATE.")));
-
-	return !attr->attnotnull;
 }
 
 /*
@@ -514,7 +245,8 @@ occ_enable(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("version column name must not be empty")));
 	kind_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	if (!occ_kind_from_name(kind_name, &settings.kind))
+	settings.kind = occ_kind_by_name(kind_name);
+	if (settings.kind == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid version kind \"%s\"", kind_name),
@@ -527,7 +259,10 @@ occ_enable(PG_FUNCTION_ARGS)
 	{
 		attnum = get_attnum(RelationGetRelid(rel), settings.version_column);
 		if (attnum != InvalidAttrNumber)
-			needs_not_null = occ_check_adopted_column(rel, attnum, settings.kind);
+		{
+			occ_check_version_column(rel, attnum, settings.kind, OCC_COLUMN_ADOPTED);
+			needs_not_null = !TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attnotnull;
+		}
 		refuse_other_writers(rel, settings.version_column);
 		refuse_protected_partitions(rel, occ_schema_name(fcinfo),
 									settings.version_column);
@@ -542,7 +277,7 @@ occ_enable(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("relation \"%s\" is already enabled with %s version column \"%s\"",
-							info.name, occ_kind_name(info.settings.kind),
+							info.name, info.settings.kind->name,
 							info.settings.version_column),
 					 errhint("Call occ.disable() first to change the version column or kind.")));
 
@@ -578,9 +313,7 @@ occ_enable(PG_FUNCTION_ARGS)
 		occ_execute_ddl(psprintf("ALTER TABLE %s ADD COLUMN %s %s",
 							 info.qualified_name,
 							 quote_identifier(settings.version_column),
-							 settings.kind == OCC_KIND_INTEGER ?
-							 "pg_catalog.int8 NOT NULL DEFAULT 1" :
-							 "pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()"));
+							 settings.kind->new_column));
 	}
 	else if (needs_not_null)
 	{
@@ -655,60 +388,4 @@ occ_set_mode(PG_FUNCTION_ARGS)
 		occ_replace_trigger(occ_schema_name(fcinfo), &info, &info.settings);
 	}
 	PG_RETURN_VOID();
-}
-
-/*
- * occ.trigger_settings(tgnargs int2, tgargs bytea)
- *		RETURNS (version_column name, kind text, mode text, effective_mode text)
- *
- * Decodes pg_trigger.tgargs of an occ trigger for the occ.tables view.
- * tgargs holds the arguments one after the other, each ending in a NUL.
- */
-Datum
-occ_decode_trigger_settings(PG_FUNCTION_ARGS)
-{
-	int			nargs = PG_GETARG_INT16(0);
-	bytea	   *raw = PG_GETARG_BYTEA_PP(1);
-	const char *p = VARDATA_ANY(raw);
-	const char *end = p + VARSIZE_ANY_EXHDR(raw);
-	char	   *args[3];
-	OccTableSettings settings;
-	TupleDesc	tupdesc;
-	Datum		values[4];
-	bool		nulls[4] = {false, false, false, false};
-	Name		column;
-	int			i;
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-
-	for (i = 0; i < nargs && i < (int) lengthof(args); i++)
-	{
-		size_t		len = strnlen(p, end - p);
-
-		/* each argument ends in a NUL, and is text in the database encoding */
-		if (p + len >= end || !pg_verifymbstr(p, len, true))
-			break;
-		args[i] = pnstrdup(p, len);
-		p += len + 1;
-	}
-	if (i != nargs || !occ_decode_trigger_args(nargs, args, &settings))
-		PG_RETURN_NULL();
-
-	/* a name longer than a column name can be is cut at a character boundary */
-	column = palloc0(NAMEDATALEN);
-	memcpy(NameStr(*column), settings.version_column,
-		   pg_mbcliplen(settings.version_column, strlen(settings.version_column),
-						NAMEDATALEN - 1));
-	values[0] = NameGetDatum(column);
-	values[1] = CStringGetTextDatum(occ_kind_name(settings.kind));
-	if (settings.mode == OCC_MODE_DEFAULT)
-		nulls[2] = true;
-	else
-		values[2] = CStringGetTextDatum(occ_mode_name(settings.mode));
-	values[3] = CStringGetTextDatum(occ_mode_name(settings.mode == OCC_MODE_DEFAULT ?
-												  occ_effective_default_mode() :
-												  settings.mode));
-
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

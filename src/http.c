@@ -6,9 +6,9 @@
  *
  * An entity tag is the version's text in double quotes, in a form that
  * holds no spaces (RFC 9110 forbids them) and reads back exactly, whatever
- * the session's DateStyle or TimeZone: integers as digits, timestamps in
- * ISO 8601 with a "T", timestamptz in UTC ("+00:00").  occ.if_match and
- * the wrappers accept every tag occ.etag() makes.
+ * the session's DateStyle or TimeZone; each kind writes its own (see
+ * kind.h).  occ.if_match and the wrappers accept every tag occ.etag()
+ * makes.
  *
  * PostgREST answers a database error whose SQLSTATE is PTxyz with HTTP
  * status xyz, and every class-40 error with 500.  With occ.error_style set
@@ -29,53 +29,14 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/datetime.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "occ.h"
+#include "http.h"
+#include "kind.h"
 
 PG_FUNCTION_INFO_V1(occ_etag);
-
-/*
- * The strong entity tag of a version, quotes included.
- */
-char *
-occ_version_etag(int64 value, Oid typid)
-{
-	struct pg_tm tm;
-	fsec_t		fsec;
-	char		buf[MAXDATELEN + 1];
-
-	switch (typid)
-	{
-		case TIMESTAMPOID:
-		case TIMESTAMPTZOID:
-			if (TIMESTAMP_NOT_FINITE(value))
-				EncodeSpecialTimestamp(value, buf);
-			else if (timestamp2tm(value, NULL, &tm, &fsec, NULL, NULL) != 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-						 errmsg("timestamp out of range")));
-			else
-			{
-				char	   *bc;
-
-				/* UTC, stated as "+00:00": a valid zone, not a missing one */
-				tm.tm_isdst = 0;
-				EncodeDateTime(&tm, fsec, typid == TIMESTAMPTZOID, 0, NULL,
-							   USE_XSD_DATES, buf);
-				/* "... BC" reads back as well without the space */
-				bc = strstr(buf, " BC");
-				if (bc != NULL)
-					memmove(bc, bc + 1, strlen(bc));
-			}
-			return psprintf("\"%s\"", buf);
-		default:
-			return psprintf("\"" INT64_FORMAT "\"", value);
-	}
-}
 
 /*
  * occ.etag(version anyelement) RETURNS text
@@ -84,18 +45,17 @@ Datum
 occ_etag(PG_FUNCTION_ARGS)
 {
 	Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	const OccKindOps *kind = occ_kind_of_type(typid);
 
-	if (!occ_type_fits_kind(typid, OCC_KIND_INTEGER) &&
-		!occ_type_fits_kind(typid, OCC_KIND_TIMESTAMP))
+	if (kind == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("versions of type %s have no entity tag",
 						format_type_be(typid)),
-				 errhint("Versions are smallint, integer, bigint, timestamp or timestamp with time zone.")));
+				 errhint("Version columns have type %s.", occ_kind_column_types())));
 
-	PG_RETURN_TEXT_P(cstring_to_text(
-						 occ_version_etag(occ_version_to_int64(PG_GETARG_DATUM(0), typid),
-										  typid)));
+	PG_RETURN_TEXT_P(cstring_to_text(kind->etag(kind->from_datum(PG_GETARG_DATUM(0), typid),
+												typid)));
 }
 
 /*
@@ -159,7 +119,8 @@ set_response_headers(const char *value)
  * is the second.  Other headers already there are kept.
  */
 void
-occ_note_response_etag(MemoryContext statement_cxt, int64 version, Oid typid)
+occ_note_response_etag(MemoryContext statement_cxt, const OccKindOps *kind,
+					   OccVersion version, Oid typid)
 {
 	TimestampTz statement_start = GetCurrentStatementStartTimestamp();
 	const char *current;
@@ -191,7 +152,7 @@ occ_note_response_etag(MemoryContext statement_cxt, int64 version, Oid typid)
 													   current ? current : "");
 
 	/* the tag's quotes are escaped inside the JSON string */
-	etag = occ_version_etag(version, typid);
+	etag = kind->etag(version, typid);
 	header = psprintf("{\"ETag\": \"\\%.*s\\\"\"}", (int) strlen(etag) - 1, etag);
 	set_response_headers(headers_with(current, header));
 }

@@ -21,7 +21,8 @@
  */
 #include "postgres.h"
 
-#include "occ.h"
+#include "if_match.h"
+#include "report.h"
 
 /* Optional white space of RFC 9110: spaces and horizontal tabs. */
 static inline bool

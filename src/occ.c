@@ -4,8 +4,8 @@
  *	  Entry point of the occ extension.
  *
  * The library needs no shared memory and no background worker: it keeps
- * all state in the system catalogs (see enable.c) and is loaded on first
- * use, like any function library.  It does not need to be listed in
+ * all state in the system catalogs (see protection.c) and is loaded on
+ * first use, like any function library.  It does not need to be listed in
  * shared_preload_libraries.
  *
  *-------------------------------------------------------------------------
@@ -14,7 +14,7 @@
 
 #include "fmgr.h"
 
-#include "occ.h"
+#include "settings.h"
 
 PG_MODULE_MAGIC;
 

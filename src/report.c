@@ -1,7 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * report.c
- *	  The errors occ raises when a write is refused.
+ *	  The reports of refused writes, and the errors occ raises.
+ *
+ * A report is built first (occ_build_*_report) and then emitted: raised as
+ * the error that refuses a write, or, for a write that a laxer mode lets
+ * through, emitted at a lower level with the same message, DETAIL, HINT
+ * and fields.
  *
  * A stale write is reported the way PostgreSQL reports a unique violation:
  * the message names the relation, the DETAIL shows the row's key only if
@@ -25,7 +30,9 @@
 #include "utils/relcache.h"
 #include "utils/rls.h"
 
-#include "occ.h"
+#include "errcodes.h"
+#include "report.h"
+#include "settings.h"
 
 /*
  * Describe the row's primary key (or replica identity key) as
@@ -126,72 +133,146 @@ stale_detail(const char *key, bool show_versions, OccStatedBy stated_by,
 }
 
 /*
- * Raise 40V01: the version stated for a write is not the row's current one.
- * "current" and "expected" are printed versions; "expected" is the value
- * assigned in the UPDATE, or the raw occ.if_match or if_match argument if
- * it came from there.
+ * Build the report of a stale write: the version stated for it is not the
+ * row's current one.  "current" and "expected" are printed versions;
+ * "expected" is the value assigned in the UPDATE, or the raw occ.if_match
+ * or if_match argument if it came from there.  The report keeps the
+ * relation open as the caller has it.
  */
+void
+occ_build_stale_report(OccReport *report, Relation rel, HeapTuple oldtuple,
+					   AttrNumber version_attnum, bool is_delete,
+					   OccStatedBy stated_by, const char *current,
+					   const char *expected)
+{
+	memset(report, 0, sizeof(OccReport));
+	report->refusal = OCC_REFUSAL_STALE;
+	report->rel = rel;
+	report->version_attnum = version_attnum;
+	report->is_delete = is_delete;
+	report->stated_by = stated_by;
+	report->key = describe_row_key(rel, oldtuple);
+	report->show_versions = user_may_see_column(rel, version_attnum);
+	report->current = pstrdup(current);
+	report->expected = pstrdup(expected);
+}
+
+/*
+ * Build the report of a write to a strict table that stated no version.
+ * by_trigger says that a statement run by a trigger wrote the row:
+ * occ.if_match is not applied to such rows (see row_writer() in
+ * trigger.c), so the hint names what such a statement can do instead.
+ */
+void
+occ_build_missing_report(OccReport *report, Relation rel,
+						 AttrNumber version_attnum, bool is_delete,
+						 bool by_trigger)
+{
+	memset(report, 0, sizeof(OccReport));
+	report->refusal = OCC_REFUSAL_MISSING;
+	report->rel = rel;
+	report->version_attnum = version_attnum;
+	report->is_delete = is_delete;
+	report->by_trigger = by_trigger;
+}
+
+/* The SQLSTATE of a report, in the session's error style. */
+static int
+report_sqlstate(const OccReport *report)
+{
+	bool		http = occ_error_style == OCC_ERROR_STYLE_HTTP;
+
+	if (report->refusal == OCC_REFUSAL_STALE)
+		return http ? ERRCODE_OCC_HTTP_PRECONDITION_FAILED : ERRCODE_OCC_STALE_VERSION;
+	return http ? ERRCODE_OCC_HTTP_PRECONDITION_REQUIRED : ERRCODE_OCC_VERSION_REQUIRED;
+}
+
+static int
+missing_detail(const OccReport *report)
+{
+	const char *relname = RelationGetRelationName(report->rel);
+
+	if (report->by_trigger)
+		return errdetail("Relation \"%s\" is in strict mode, and a statement run by a trigger wrote the row; occ.if_match applies only to the rows of the statement the client sent.",
+						 relname);
+	return errdetail("Relation \"%s\" is in strict mode: every write must state the version of the row it read.",
+					 relname);
+}
+
+static int
+missing_hint(const OccReport *report)
+{
+	const char *column = NameStr(TupleDescAttr(RelationGetDescr(report->rel),
+											   report->version_attnum - 1)->attname);
+
+	if (report->by_trigger)
+	{
+		if (report->is_delete)
+			return errhint("Delete the row through occ.delete() with the version it has, or with * to delete whatever the version.");
+		return errhint("Assign the version to column \"%s\" in the trigger's UPDATE, or update the row through occ.update().",
+					   column);
+	}
+	if (report->is_delete)
+		return errhint("Set occ.if_match to the version you read, or to * to delete whatever the version.");
+	return errhint("Assign the version you read to column \"%s\" in the UPDATE, or set occ.if_match.",
+				   column);
+}
+
+/*
+ * Emit a report at elevel: ERROR refuses the write and does not return;
+ * a lower level reports a write that goes ahead.
+ */
+void
+occ_emit_report(const OccReport *report, int elevel)
+{
+	const char *relname = RelationGetRelationName(report->rel);
+
+	if (report->refusal == OCC_REFUSAL_STALE)
+		ereport(elevel,
+				(errcode(report_sqlstate(report)),
+				 report->is_delete ?
+				 errmsg("version conflict on delete from relation \"%s\"", relname) :
+				 errmsg("version conflict on update of relation \"%s\"", relname),
+				 stale_detail(report->key, report->show_versions, report->stated_by,
+							  report->current, report->expected),
+				 errhint("Read the row again and retry the write with its current version."),
+				 errtablecol(report->rel, report->version_attnum)));
+	else
+		ereport(elevel,
+				(errcode(report_sqlstate(report)),
+				 report->is_delete ?
+				 errmsg("delete from relation \"%s\" does not state the version it expects",
+						relname) :
+				 errmsg("update of relation \"%s\" does not state the version it expects",
+						relname),
+				 missing_detail(report),
+				 missing_hint(report),
+				 errtablecol(report->rel, report->version_attnum)));
+}
+
+/* Raise 40V01 (or PT412). */
 void
 occ_report_stale(Relation rel, HeapTuple oldtuple, AttrNumber version_attnum,
 				 bool is_delete, OccStatedBy stated_by,
 				 const char *current, const char *expected)
 {
-	char	   *key = describe_row_key(rel, oldtuple);
-	bool		show_versions = user_may_see_column(rel, version_attnum);
+	OccReport	report;
 
-	ereport(ERROR,
-			(errcode(occ_error_style == OCC_ERROR_STYLE_HTTP ?
-					 ERRCODE_OCC_HTTP_PRECONDITION_FAILED :
-					 ERRCODE_OCC_STALE_VERSION),
-			 is_delete ?
-			 errmsg("version conflict on delete from relation \"%s\"",
-					RelationGetRelationName(rel)) :
-			 errmsg("version conflict on update of relation \"%s\"",
-					RelationGetRelationName(rel)),
-			 stale_detail(key, show_versions, stated_by, current, expected),
-			 errhint("Read the row again and retry the write with its current version."),
-			 errtablecol(rel, version_attnum)));
+	occ_build_stale_report(&report, rel, oldtuple, version_attnum, is_delete,
+						   stated_by, current, expected);
+	occ_emit_report(&report, ERROR);
 	pg_unreachable();
 }
 
-/*
- * Raise 23V01: a write to a strict table stated no version.  by_trigger
- * says that a statement run by a trigger wrote the row: occ.if_match is
- * not applied to such rows (see row_writer() in trigger.c), so the hint
- * names what such a statement can do instead.
- */
+/* Raise 23V01 (or PT428). */
 void
 occ_report_missing(Relation rel, AttrNumber version_attnum, bool is_delete,
 				   bool by_trigger)
 {
-	const char *relname = RelationGetRelationName(rel);
-	const char *column = NameStr(TupleDescAttr(RelationGetDescr(rel),
-											   version_attnum - 1)->attname);
+	OccReport	report;
 
-	ereport(ERROR,
-			(errcode(occ_error_style == OCC_ERROR_STYLE_HTTP ?
-					 ERRCODE_OCC_HTTP_PRECONDITION_REQUIRED :
-					 ERRCODE_OCC_VERSION_REQUIRED),
-			 is_delete ?
-			 errmsg("delete from relation \"%s\" does not state the version it expects",
-					relname) :
-			 errmsg("update of relation \"%s\" does not state the version it expects",
-					relname),
-			 by_trigger ?
-			 errdetail("Relation \"%s\" is in strict mode, and a statement run by a trigger wrote the row; occ.if_match applies only to the rows of the statement the client sent.",
-					   relname) :
-			 errdetail("Relation \"%s\" is in strict mode: every write must state the version of the row it read.",
-					   relname),
-			 by_trigger ?
-			 (is_delete ?
-			  errhint("Delete the row through occ.delete() with the version it has, or with * to delete whatever the version.") :
-			  errhint("Assign the version to column \"%s\" in the trigger's UPDATE, or update the row through occ.update().",
-					  column)) :
-			 (is_delete ?
-			  errhint("Set occ.if_match to the version you read, or to * to delete whatever the version.") :
-			  errhint("Assign the version you read to column \"%s\" in the UPDATE, or set occ.if_match.",
-					  column)),
-			 errtablecol(rel, version_attnum)));
+	occ_build_missing_report(&report, rel, version_attnum, is_delete, by_trigger);
+	occ_emit_report(&report, ERROR);
 	pg_unreachable();
 }
 

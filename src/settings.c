@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * settings.c
- *	  The configuration parameters of occ and the names of kinds and modes.
+ *	  The configuration parameters of occ, and the names of modes.
  *
  * occ.default_mode is the mode of every table whose own mode is "default".
  * Lowering it weakens checks for many tables at once, so it is PGC_SUSET:
@@ -52,7 +52,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "occ.h"
+#include "settings.h"
 
 #define DEFAULT_MODE_NAME	"occ.default_mode"
 
@@ -284,7 +284,7 @@ occ_define_settings(void)
 }
 
 /*
- * Names of modes and kinds, as they appear in trigger arguments, in the
+ * Names of modes, as they appear in trigger arguments, in the
  * arguments of occ.enable and occ.set_mode, and in occ.tables.
  */
 const char *
@@ -315,31 +315,6 @@ occ_mode_from_name(const char *name, OccMode *mode)
 		*mode = OCC_MODE_NONE;
 	else if (strcmp(name, "default") == 0)
 		*mode = OCC_MODE_DEFAULT;
-	else
-		return false;
-	return true;
-}
-
-const char *
-occ_kind_name(OccKind kind)
-{
-	switch (kind)
-	{
-		case OCC_KIND_INTEGER:
-			return "integer";
-		case OCC_KIND_TIMESTAMP:
-			return "timestamp";
-	}
-	return NULL;				/* keep compiler quiet */
-}
-
-bool
-occ_kind_from_name(const char *name, OccKind *kind)
-{
-	if (strcmp(name, "integer") == 0)
-		*kind = OCC_KIND_INTEGER;
-	else if (strcmp(name, "timestamp") == 0)
-		*kind = OCC_KIND_TIMESTAMP;
 	else
 		return false;
 	return true;

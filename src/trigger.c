@@ -6,7 +6,9 @@
  * occ.enable creates, on each protected table,
  *
  *		CREATE TRIGGER occ_version BEFORE UPDATE OR DELETE ON tbl
- *			FOR EACH ROW EXECUTE FUNCTION occ.check_version(column, kind, mode)
+ *			FOR EACH ROW EXECUTE FUNCTION occ.check_version('format=1', ...)
+ *
+ * (protection.c owns the trigger and its arguments).
  *
  * Why a BEFORE ROW trigger gives the guarantee: the executor locks the row
  * and, under READ COMMITTED, follows its update chain to the newest
@@ -20,23 +22,25 @@
  * What the trigger does, per row:
  *
  *	UPDATE	If the statement assigned the version column, its value is the
- *			version the writer read (for integers, the read version + 1 of
- *			the ORM convention is accepted too).  Otherwise occ.if_match, if
- *			set, states it.  A stated version that is not the row's current
- *			one fails with 40V01; a write that states nothing fails with
- *			23V01 on a strict table.  Then the version advances.
+ *			version the writer read (the kind decides what else states it:
+ *			for integers, the read version + 1 of the ORM convention).
+ *			Otherwise occ.if_match, if set, states it.  A stated version
+ *			that is not the row's current one fails with 40V01; a write
+ *			that states nothing fails with 23V01 on a strict table.  Then
+ *			the version advances, as the table's kind advances it.
  *	DELETE	Checked against occ.if_match the same way.
  *
- * Rows written by other triggers (foreign-key cascades, audit triggers) are
- * not the writer's own: they are not held to occ.if_match or the strict
- * requirement, only to a version they assign themselves.  They still
- * advance.  The rows of an occ.update or occ.delete statement are checked
- * against the version the wrapper states, wherever it is called from.
+ * Whose rows are held to what (see row_writer()): occ.if_match applies to
+ * the rows of the statement the client sent; statements run by triggers
+ * are held to the strict requirement but not to the client's occ.if_match;
+ * foreign-key actions to neither.  The rows of an occ.update or occ.delete
+ * statement are checked against the version the wrapper states, wherever
+ * it is called from.  Every row advances.
  *
- * The trigger runs no SQL.  What does not change between writes -- the
- * decoded trigger arguments, the column's number and type, occ.if_match
- * converted to the column's type -- is cached for the backend, per
- * trigger, and dropped when the table's relcache entry is invalidated.
+ * The trigger runs no SQL.  The table's decoded settings and the version
+ * column's number and type come from protection.c's cache; occ.if_match,
+ * read as this column's versions, is kept for the statement (in fn_extra)
+ * and read again only if the setting changes while the statement runs.
  *
  * The new version is stored into the executor's copy of the new row when
  * that is provably safe, rather than by forming a new tuple; see
@@ -49,62 +53,27 @@
 #include "access/htup_details.h"
 #include "access/sysattr.h"
 #include "access/tupmacs.h"
-#include "access/xact.h"
 #include "catalog/partition.h"
-#include "catalog/pg_trigger.h"
-#include "catalog/pg_type_d.h"
 #include "commands/trigger.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/bitmapset.h"
-#include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
-#include "utils/hsearch.h"
-#include "utils/inval.h"
-#include "utils/lsyscache.h"
-#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
-#include "occ.h"
+#include "http.h"
+#include "if_match.h"
+#include "kind.h"
+#include "protection.h"
+#include "report.h"
+#include "settings.h"
+#include "trigger.h"
+#include "wrappers.h"
 
 PG_FUNCTION_INFO_V1(occ_check_version);
-
-/*
- * What one trigger needs to know about its table, kept for the backend
- * (see statement_state()).
- */
-typedef struct OccTriggerCache
-{
-	Oid			tgoid;			/* hash key: the trigger */
-	Oid			relid;			/* its table, for invalidation */
-	bool		valid;			/* cleared when the table's relcache entry is */
-	OccTableSettings settings;	/* version_column points into column_name */
-	NameData	column_name;
-	AttrNumber	attnum;			/* version column */
-	Oid			typid;
-	int32		typmod;
-	int16		typlen;
-
-	/*
-	 * Where to start looking for the version in a tuple without NULLs: the
-	 * columns before it that have a fixed width are at fixed offsets, so
-	 * only the ones after the first variable-width column need walking.
-	 */
-	AttrNumber	walk_from;		/* first column (0-based) to walk over */
-	uint32		walk_from_off;	/* its unaligned offset in the data */
-
-	/* occ.if_match, converted to the column's type; see if_match_for() */
-	bool		if_match_valid;
-	uint64		if_match_generation;
-	pg_tz	   *if_match_timezone;	/* TimeZone and DateOrder it was read */
-	int			if_match_date_order;	/* with, for timestamp versions */
-	OccIfMatchForm if_match_form;
-	int			if_match_nvalues;
-	int64	   *if_match_values;
-} OccTriggerCache;
 
 /*
  * What a trigger keeps for the statement that fires it, in fn_extra: the
@@ -124,181 +93,33 @@ typedef struct OccTriggerCache
  */
 typedef struct OccStatementState
 {
-	OccTriggerCache *cache;		/* the backend's entry for the trigger */
+	OccProtectedTable *table;	/* protection.c's entry for the table */
+	uint64		table_epoch;	/* the cache's epoch when it was looked up */
+
+	/* occ.if_match as this table's versions; see if_match_for() */
+	bool		if_match_read;
+	uint64		if_match_generation;
+	OccIfMatchForm if_match_form;
+	int			if_match_nvalues;
+	OccVersion *if_match_values;
+
 	bool		moved_row_valid;	/* set by an UPDATE of a partition row */
 	ItemPointerData moved_row;	/* that row */
 } OccStatementState;
 
 /*
- * Decode the arguments of an occ trigger.  Returns false if they are not
- * the three arguments occ.enable writes.
- */
-bool
-occ_decode_trigger_args(int nargs, char **args, OccTableSettings *settings)
-{
-	if (nargs != 3)
-		return false;
-	settings->version_column = args[0];
-	return args[0][0] != '\0' &&
-		occ_kind_from_name(args[1], &settings->kind) &&
-		occ_mode_from_name(args[2], &settings->mode);
-}
-
-/*
- * Is the trigger defined the way occ.enable defines it: BEFORE UPDATE OR
- * DELETE, FOR EACH ROW, firing for every such write (no WHEN condition, no
- * column list)?  Anything else would protect only some writes.
- */
-bool
-occ_trigger_is_well_formed(Trigger *trigger)
-{
-	return trigger->tgtype == (TRIGGER_TYPE_ROW | TRIGGER_TYPE_BEFORE |
-							   TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE) &&
-		trigger->tgqual == NULL &&
-		trigger->tgnattr == 0;
-}
-
-/*
- * The settings of the table that an occ trigger protects, or an error if
- * the trigger was not created the way occ.enable creates it.
- */
-void
-occ_trigger_settings(Relation rel, Trigger *trigger, OccTableSettings *settings)
-{
-	if (!occ_trigger_is_well_formed(trigger))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("trigger \"%s\" on relation \"%s\" is not defined the way occ.enable() defines it",
-						trigger->tgname, RelationGetRelationName(rel)),
-				 errdetail("An occ trigger must fire BEFORE UPDATE OR DELETE FOR EACH ROW, with no WHEN condition and no column list."),
-				 errhint("Drop the trigger and call occ.enable() again.")));
-	if (!occ_decode_trigger_args(trigger->tgnargs, trigger->tgargs, settings))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("trigger \"%s\" on relation \"%s\" has invalid arguments",
-						trigger->tgname, RelationGetRelationName(rel)),
-				 errhint("Drop the trigger and call occ.enable() again.")));
-}
-
-/*
- * The decoded settings of every occ trigger this backend has fired, by
- * trigger OID, so that a statement does not decode them again.  An entry
- * is rebuilt after its table's relcache entry was invalidated, which every
- * change of the table's columns or triggers causes.
- */
-static HTAB *trigger_caches = NULL;
-
-static void
-invalidate_trigger_caches(Datum arg, Oid relid)
-{
-	HASH_SEQ_STATUS status;
-	OccTriggerCache *cache;
-
-	(void) arg;
-	hash_seq_init(&status, trigger_caches);
-	while ((cache = hash_seq_search(&status)) != NULL)
-		if (relid == InvalidOid || cache->relid == relid)
-			cache->valid = false;
-}
-
-/*
- * Fill a cache entry for this trigger from its arguments and its table.
- */
-static void
-build_cache(OccTriggerCache *cache, TriggerData *trigdata)
-{
-	Trigger    *trigger = trigdata->tg_trigger;
-	Relation	rel = trigdata->tg_relation;
-	OccTableSettings settings;
-	Form_pg_attribute attr;
-
-	cache->valid = false;
-	cache->relid = RelationGetRelid(rel);
-	if (cache->if_match_values)
-		pfree(cache->if_match_values);
-	cache->if_match_values = NULL;
-	cache->if_match_valid = false;
-
-	occ_trigger_settings(rel, trigger, &settings);
-	cache->attnum = InvalidAttrNumber;
-	if (strlen(settings.version_column) < NAMEDATALEN)
-		cache->attnum = get_attnum(RelationGetRelid(rel), settings.version_column);
-	if (cache->attnum == InvalidAttrNumber || cache->attnum < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("version column \"%s\" of relation \"%s\" does not exist",
-						settings.version_column,
-						RelationGetRelationName(rel)),
-				 errhint("Call occ.disable() and occ.enable() for the relation again.")));
-	cache->settings = settings;
-	namestrcpy(&cache->column_name, settings.version_column);
-	cache->settings.version_column = NameStr(cache->column_name);
-
-	attr = TupleDescAttr(RelationGetDescr(rel), cache->attnum - 1);
-	cache->typid = attr->atttypid;
-	cache->typmod = attr->atttypmod;
-	cache->typlen = attr->attlen;
-	if (!occ_type_fits_kind(cache->typid, cache->settings.kind))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("version column \"%s\" of relation \"%s\" has type %s, which cannot hold %s versions",
-						cache->settings.version_column,
-						RelationGetRelationName(rel),
-						format_type_be(cache->typid),
-						occ_kind_name(cache->settings.kind)),
-				 errhint("Call occ.disable() and occ.enable() for the relation again.")));
-
-	cache->walk_from = 0;
-	cache->walk_from_off = 0;
-	while (cache->walk_from < cache->attnum - 1)
-	{
-		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), cache->walk_from);
-
-		if (att->attlen <= 0)
-			break;
-		cache->walk_from_off = att_align_nominal(cache->walk_from_off, att->attalign) +
-			att->attlen;
-		cache->walk_from++;
-	}
-
-	cache->valid = true;
-}
-
-/*
- * The statement's state for the trigger being fired, with a valid cache
- * entry, built if need be.  Only the first row of a statement looks the
- * entry up; the others find it in fn_extra and only check that no
- * invalidation has cleared it since.
+ * The statement's state for the trigger being fired, with a current entry
+ * for its table.  Only the first row of a statement, and a row after an
+ * invalidation, look the entry up; the others find it in fn_extra.
  */
 static OccStatementState *
 statement_state(FunctionCallInfo fcinfo, TriggerData *trigdata)
 {
 	OccStatementState *state = fcinfo->flinfo->fn_extra;
-	OccTriggerCache *cache;
-	bool		found;
 
-	if (state != NULL && state->cache->valid)
+	if (likely(state != NULL) &&
+		occ_protected_table_current(state->table, state->table_epoch))
 		return state;
-
-	if (trigger_caches == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(OccTriggerCache);
-		trigger_caches = hash_create("occ trigger settings", 32, &ctl,
-									 HASH_ELEM | HASH_BLOBS);
-		CacheRegisterRelcacheCallback(invalidate_trigger_caches, (Datum) 0);
-	}
-
-	cache = hash_search(trigger_caches, &trigdata->tg_trigger->tgoid, HASH_ENTER, &found);
-	if (!found)
-	{
-		cache->valid = false;
-		cache->if_match_values = NULL;
-	}
-	if (!cache->valid)
-		build_cache(cache, trigdata);
 
 	if (state == NULL)
 	{
@@ -306,69 +127,68 @@ statement_state(FunctionCallInfo fcinfo, TriggerData *trigdata)
 									   sizeof(OccStatementState));
 		fcinfo->flinfo->fn_extra = state;
 	}
-	state->cache = cache;
+	state->table = occ_protected_table(trigdata->tg_relation, trigdata->tg_trigger,
+									   &state->table_epoch);
+	/* the column's type may have changed: read occ.if_match again */
+	state->if_match_read = false;
 	return state;
 }
 
 /*
  * One stated value of an if_match ("raw", from "source") as a version of
- * this column, or a 22P02 error if it is not one.
+ * this table's column, or a 22P02 error if it is not one.
  */
-static int64
-stated_version(OccTriggerCache *cache, const char *value, const char *raw,
-			   OccStatedBy source)
+static OccVersion
+stated_version(const OccProtectedTable *table, const char *value,
+			   const char *raw, OccStatedBy source)
 {
-	int64		version;
+	OccVersion	version;
 
-	if (!occ_parse_version(value, cache->typid, &version))
+	if (!occ_parse_version(value, table->column.typid, table->settings.kind,
+						   &version))
 		occ_report_bad_if_match(raw, source,
 								psprintf("\"%s\" is not a valid version for column \"%s\" of type %s.",
-										 value, cache->settings.version_column,
-										 format_type_be(cache->typid)));
+										 value, table->column.name,
+										 format_type_be(table->column.typid)));
 	return version;
 }
 
 /*
- * occ.if_match as this column's values.  Parsed and converted again only
- * when the setting has changed since it was last read, or, for timestamp
- * versions, when TimeZone or DateStyle has, since they decide what a
- * timestamp literal means.  The values live as long as the cache entry.
+ * occ.if_match as this table's versions, read when the statement first
+ * needs it, with the session's settings at that moment (a timestamp's
+ * TimeZone, DateStyle and abbreviations), and again only if occ.if_match
+ * itself changes while the statement runs.  The values live as long as
+ * the statement.
  */
 static void
-if_match_for(OccTriggerCache *cache)
+if_match_for(OccStatementState *state, MemoryContext statement_cxt)
 {
 	OccIfMatch	parsed;
 	ListCell   *lc;
 	int			n = 0;
 
-	if (cache->if_match_valid &&
-		cache->if_match_generation == occ_if_match_generation &&
-		(cache->settings.kind == OCC_KIND_INTEGER ||
-		 (cache->if_match_timezone == session_timezone &&
-		  cache->if_match_date_order == DateOrder)))
+	if (state->if_match_read &&
+		state->if_match_generation == occ_if_match_generation)
 		return;
 
-	cache->if_match_valid = false;
-	if (cache->if_match_values)
-		pfree(cache->if_match_values);
-	cache->if_match_values = NULL;
-
+	state->if_match_read = false;
 	occ_parse_if_match(occ_if_match, OCC_STATED_BY_SETTING, &parsed);
 
+	if (state->if_match_values != NULL)
+		pfree(state->if_match_values);
+	state->if_match_values = NULL;
 	if (parsed.values != NIL)
-		cache->if_match_values = MemoryContextAlloc(TopMemoryContext,
-													sizeof(int64) * list_length(parsed.values));
-
+		state->if_match_values = MemoryContextAlloc(statement_cxt,
+													sizeof(OccVersion) * list_length(parsed.values));
 	foreach(lc, parsed.values)
-		cache->if_match_values[n++] = stated_version(cache, lfirst(lc), occ_if_match,
+		state->if_match_values[n++] = stated_version(state->table, lfirst(lc),
+													 occ_if_match,
 													 OCC_STATED_BY_SETTING);
 
-	cache->if_match_form = parsed.form;
-	cache->if_match_nvalues = n;
-	cache->if_match_generation = occ_if_match_generation;
-	cache->if_match_timezone = session_timezone;
-	cache->if_match_date_order = DateOrder;
-	cache->if_match_valid = true;
+	state->if_match_form = parsed.form;
+	state->if_match_nvalues = n;
+	state->if_match_generation = occ_if_match_generation;
+	state->if_match_read = true;
 }
 
 /*
@@ -425,10 +245,11 @@ row_writer(void)
  * for each row: a wrapper writes one row.
  */
 static bool
-checked_for_wrapper(OccTriggerCache *cache, OccMode mode, Relation rel,
-					HeapTuple oldtuple, int64 current, bool is_delete)
+checked_for_wrapper(const OccProtectedTable *table, OccMode mode, Relation rel,
+					HeapTuple oldtuple, OccVersion current, bool is_delete)
 {
 	OccWrapperStatement *ws = occ_wrapper_statement;
+	const OccKindOps *kind = table->settings.kind;
 	OccIfMatch	parsed;
 	ListCell   *lc;
 
@@ -444,18 +265,19 @@ checked_for_wrapper(OccTriggerCache *cache, OccMode mode, Relation rel,
 	{
 		case OCC_IF_MATCH_UNSET:
 			if (mode == OCC_MODE_STRICT)
-				occ_report_missing(rel, cache->attnum, is_delete, false);
+				occ_report_missing(rel, table->attnum, is_delete, false);
 			break;
 		case OCC_IF_MATCH_ANY:
 			break;
 		case OCC_IF_MATCH_VALUES:
 			foreach(lc, parsed.values)
-				if (stated_version(cache, lfirst(lc), ws->if_match,
-								   OCC_STATED_BY_ARGUMENT) == current)
+				if (kind->equal(stated_version(table, lfirst(lc), ws->if_match,
+											   OCC_STATED_BY_ARGUMENT),
+								current))
 					return true;
-			occ_report_stale(rel, oldtuple, cache->attnum, is_delete,
+			occ_report_stale(rel, oldtuple, table->attnum, is_delete,
 							 OCC_STATED_BY_ARGUMENT,
-							 occ_version_out(current, cache->typid),
+							 kind->print(current, table->column.typid),
 							 ws->if_match);
 	}
 	return true;
@@ -489,9 +311,11 @@ column_assigned(const Bitmapset *updatedcols, int member)
  * occ.if_match.  "current" is the row's version.
  */
 static void
-check_if_match(OccTriggerCache *cache, OccMode mode, Relation rel,
-			   HeapTuple oldtuple, int64 current, bool is_delete)
+check_if_match(OccStatementState *state, MemoryContext statement_cxt,
+			   OccMode mode, Relation rel, HeapTuple oldtuple,
+			   OccVersion current, bool is_delete)
 {
+	const OccProtectedTable *table = state->table;
 	int			i;
 
 	switch (row_writer())
@@ -502,58 +326,57 @@ check_if_match(OccTriggerCache *cache, OccMode mode, Relation rel,
 			return;
 		case ROW_WRITER_TRIGGER:
 			if (mode == OCC_MODE_STRICT)
-				occ_report_missing(rel, cache->attnum, is_delete, true);
+				occ_report_missing(rel, table->attnum, is_delete, true);
 			return;
 	}
 
-	if_match_for(cache);
+	if_match_for(state, statement_cxt);
 
-	switch (cache->if_match_form)
+	switch (state->if_match_form)
 	{
 		case OCC_IF_MATCH_UNSET:
 			if (mode == OCC_MODE_STRICT)
-				occ_report_missing(rel, cache->attnum, is_delete, false);
+				occ_report_missing(rel, table->attnum, is_delete, false);
 			return;
 		case OCC_IF_MATCH_ANY:
 			return;
 		case OCC_IF_MATCH_VALUES:
-			for (i = 0; i < cache->if_match_nvalues; i++)
-				if (cache->if_match_values[i] == current)
+			for (i = 0; i < state->if_match_nvalues; i++)
+				if (table->settings.kind->equal(state->if_match_values[i], current))
 					return;
-			occ_report_stale(rel, oldtuple, cache->attnum, is_delete,
+			occ_report_stale(rel, oldtuple, table->attnum, is_delete,
 							 OCC_STATED_BY_SETTING,
-							 occ_version_out(current, cache->typid),
+							 table->settings.kind->print(current, table->column.typid),
 							 occ_if_match);
 	}
 }
 
 /*
  * Check an UPDATE that assigned the version column: the assigned value is
- * the version the writer read, or for integers that version + 1.
+ * the version the writer read, or another value the kind takes as stating
+ * it.
  */
 static void
-check_assigned(OccTriggerCache *cache, Relation rel, HeapTuple oldtuple,
-			   Datum value, bool isnull, int64 current)
+check_assigned(const OccProtectedTable *table, Relation rel,
+			   HeapTuple oldtuple, Datum value, bool isnull, OccVersion current)
 {
-	int64		stated;
+	const OccKindOps *kind = table->settings.kind;
+	OccVersion	stated;
 
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
 				 errmsg("version column \"%s\" of relation \"%s\" cannot be set to null",
-						cache->settings.version_column, RelationGetRelationName(rel)),
-				 errtablecol(rel, cache->attnum)));
+						table->column.name, RelationGetRelationName(rel)),
+				 errtablecol(rel, table->attnum)));
 
-	stated = occ_version_to_int64(value, cache->typid);
-	if (stated == current)
-		return;
-	if (cache->settings.kind == OCC_KIND_INTEGER &&
-		current < PG_INT64_MAX && stated == current + 1)
+	stated = kind->from_datum(value, table->column.typid);
+	if (kind->equal(stated, current) || kind->states_current(stated, current))
 		return;
 
-	occ_report_stale(rel, oldtuple, cache->attnum, false, OCC_STATED_IN_UPDATE,
-					 occ_version_out(current, cache->typid),
-					 occ_version_out(stated, cache->typid));
+	occ_report_stale(rel, oldtuple, table->attnum, false, OCC_STATED_IN_UPDATE,
+					 kind->print(current, table->column.typid),
+					 kind->print(stated, table->column.typid));
 }
 
 /*
@@ -564,13 +387,13 @@ check_assigned(OccTriggerCache *cache, Relation rel, HeapTuple oldtuple,
  * it when the tuple has no NULLs.
  */
 static char *
-version_pointer(OccTriggerCache *cache, HeapTuple tuple, TupleDesc desc)
+version_pointer(const OccProtectedTable *table, HeapTuple tuple, TupleDesc desc)
 {
 	HeapTupleHeader header = tuple->t_data;
 	bool		hasnulls = HeapTupleHasNulls(tuple);
 	bits8	   *nullbits = header->t_bits;
 	char	   *data = (char *) header + header->t_hoff;
-	AttrNumber	attnum = cache->attnum;
+	AttrNumber	attnum = table->attnum;
 	uint32		off = 0;
 	int			i = 0;
 
@@ -580,8 +403,8 @@ version_pointer(OccTriggerCache *cache, HeapTuple tuple, TupleDesc desc)
 
 	if (!hasnulls)
 	{
-		i = cache->walk_from;
-		off = cache->walk_from_off;
+		i = table->walk_from;
+		off = table->walk_from_off;
 	}
 	for (; i < attnum - 1; i++)
 	{
@@ -596,19 +419,33 @@ version_pointer(OccTriggerCache *cache, HeapTuple tuple, TupleDesc desc)
 }
 
 /*
- * The version in a tuple, read where it lies if the tuple holds it, else
- * through heap_getattr (which knows the value of a column added to the
- * table after the tuple was written).
+ * The version column's value in a tuple, read where it lies if the tuple
+ * holds it, else through heap_getattr (which knows the value of a column
+ * added to the table after the tuple was written).
  */
 static Datum
-tuple_version(OccTriggerCache *cache, HeapTuple tuple, TupleDesc desc, bool *isnull)
+tuple_version(const OccProtectedTable *table, HeapTuple tuple, TupleDesc desc,
+			  bool *isnull)
 {
-	char	   *field = version_pointer(cache, tuple, desc);
+	char	   *field = version_pointer(table, tuple, desc);
 
 	if (field == NULL)
-		return heap_getattr(tuple, cache->attnum, desc, isnull);
+		return heap_getattr(tuple, table->attnum, desc, isnull);
 	*isnull = false;
-	return fetch_att(field, true, cache->typlen);
+	return fetch_att(field, true, table->typlen);
+}
+
+/* The column's value as a version: inline for the counter kinds. */
+static inline OccVersion
+version_of(const OccProtectedTable *table, Datum value)
+{
+	OccVersion	version;
+
+	if (likely(table->settings.kind->is_counter))
+		version.counter = occ_counter_from_datum(value, table->column.typid);
+	else
+		version = table->settings.kind->from_datum(value, table->column.typid);
+	return version;
 }
 
 /*
@@ -624,7 +461,7 @@ tuple_version(OccTriggerCache *cache, HeapTuple tuple, TupleDesc desc, bool *isn
  * copies once more: it was most of occ's cost per row.
  */
 static char *
-version_in_place(OccTriggerCache *cache, TriggerData *trigdata)
+version_in_place(const OccProtectedTable *table, TriggerData *trigdata)
 {
 	TupleTableSlot *slot = trigdata->tg_newslot;
 
@@ -633,23 +470,46 @@ version_in_place(OccTriggerCache *cache, TriggerData *trigdata)
 		!TTS_SHOULDFREE(slot) ||
 		((HeapTupleTableSlot *) slot)->tuple != trigdata->tg_newtuple)
 		return NULL;
-	return version_pointer(cache, trigdata->tg_newtuple,
+	return version_pointer(table, trigdata->tg_newtuple,
 						   RelationGetDescr(trigdata->tg_relation));
 }
 
 /* Store the next version at the place version_in_place found. */
 static void
-store_version(OccTriggerCache *cache, TriggerData *trigdata, char *field,
-			  Datum version)
+store_version(const OccProtectedTable *table, TriggerData *trigdata,
+			  char *field, Datum version)
 {
 	TupleTableSlot *slot = trigdata->tg_newslot;
 
-	store_att_byval(field, version, cache->typlen);
-	if (slot->tts_nvalid >= cache->attnum)
+	store_att_byval(field, version, table->typlen);
+	if (slot->tts_nvalid >= table->attnum)
 	{
-		slot->tts_values[cache->attnum - 1] = version;
-		slot->tts_isnull[cache->attnum - 1] = false;
+		slot->tts_values[table->attnum - 1] = version;
+		slot->tts_isnull[table->attnum - 1] = false;
 	}
+}
+
+/*
+ * The version after "current".  The two commonest cases are decided
+ * inline, exactly as their kinds decide them (bigint: + 1; timestamptz at
+ * full precision: the clock, but at least one microsecond later); the
+ * kind's own operation does the rest, and reports versions that cannot
+ * advance.
+ */
+static inline OccVersion
+next_version(const OccProtectedTable *table, OccVersion current)
+{
+	OccVersion	next;
+
+	if (table->column.typid == INT8OID && current.counter < PG_INT64_MAX)
+		next.counter = current.counter + 1;
+	else if (table->column.typid == TIMESTAMPTZOID && table->column.typmod < 0 &&
+			 !TIMESTAMP_NOT_FINITE(current.counter) &&
+			 IS_VALID_TIMESTAMP(current.counter + 1))
+		next.counter = Max(GetCurrentTimestamp(), current.counter + 1);
+	else
+		next = table->settings.kind->next(current, &table->column);
+	return next;
 }
 
 /*
@@ -660,13 +520,13 @@ occ_check_version(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	OccStatementState *state;
-	OccTriggerCache *cache;
+	OccProtectedTable *table;
 	Relation	rel;
 	HeapTuple	oldtuple;
 	OccMode		mode;
 	Datum		value;
 	bool		isnull;
-	int64		current;
+	OccVersion	current;
 	bool		moved_row_valid;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
@@ -688,7 +548,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 						"occ.check_version")));
 
 	state = statement_state(fcinfo, trigdata);
-	cache = state->cache;
+	table = state->table;
 
 	/* the row-movement memo serves the very next call only */
 	moved_row_valid = state->moved_row_valid;
@@ -696,19 +556,19 @@ occ_check_version(PG_FUNCTION_ARGS)
 
 	rel = trigdata->tg_relation;
 	oldtuple = trigdata->tg_trigtuple;
-	mode = cache->settings.mode;
+	mode = table->settings.mode;
 	if (mode == OCC_MODE_DEFAULT)
 		mode = occ_effective_default_mode();
 
-	value = tuple_version(cache, oldtuple, RelationGetDescr(rel), &isnull);
+	value = tuple_version(table, oldtuple, RelationGetDescr(rel), &isnull);
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
 				 errmsg("version column \"%s\" of relation \"%s\" is null in the row to be written",
-						cache->settings.version_column, RelationGetRelationName(rel)),
+						table->column.name, RelationGetRelationName(rel)),
 				 errhint("Set the version of this row, and make the column NOT NULL."),
-				 errtablecol(rel, cache->attnum)));
-	current = occ_version_to_int64(value, cache->typid);
+				 errtablecol(rel, table->attnum)));
+	current = version_of(table, value);
 
 	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 	{
@@ -722,24 +582,25 @@ occ_check_version(PG_FUNCTION_ARGS)
 
 		if (mode != OCC_MODE_NONE &&
 			!(occ_wrapper_statement != NULL &&
-			  checked_for_wrapper(cache, mode, rel, oldtuple, current, true)) &&
+			  checked_for_wrapper(table, mode, rel, oldtuple, current, true)) &&
 			!nothing_stated_or_required(mode))
-			check_if_match(cache, mode, rel, oldtuple, current, true);
+			check_if_match(state, fcinfo->flinfo->fn_mcxt, mode, rel, oldtuple,
+						   current, true);
 		return PointerGetDatum(oldtuple);
 	}
 	else
 	{
 		HeapTuple	newtuple = trigdata->tg_newtuple;
-		AttrNumber	attnum = cache->attnum;
-		char	   *field = version_in_place(cache, trigdata);
-		int64		next_version;
-		Datum		next;
+		AttrNumber	attnum = table->attnum;
+		char	   *field = version_in_place(table, trigdata);
+		OccVersion	next;
+		Datum		next_datum;
 		bool		next_isnull = false;
 		int			replaced;
 
 		if (mode != OCC_MODE_NONE &&
 			!(occ_wrapper_statement != NULL &&
-			  checked_for_wrapper(cache, mode, rel, oldtuple, current, false)))
+			  checked_for_wrapper(table, mode, rel, oldtuple, current, false)))
 		{
 			if (column_assigned(trigdata->tg_updatedcols,
 								attnum - FirstLowInvalidHeapAttributeNumber))
@@ -748,14 +609,15 @@ occ_check_version(PG_FUNCTION_ARGS)
 				bool		stated_isnull = false;
 
 				if (field != NULL)
-					stated = fetch_att(field, true, cache->typlen);
+					stated = fetch_att(field, true, table->typlen);
 				else
 					stated = heap_getattr(newtuple, attnum, RelationGetDescr(rel),
 										  &stated_isnull);
-				check_assigned(cache, rel, oldtuple, stated, stated_isnull, current);
+				check_assigned(table, rel, oldtuple, stated, stated_isnull, current);
 			}
 			else if (!nothing_stated_or_required(mode))
-				check_if_match(cache, mode, rel, oldtuple, current, false);
+				check_if_match(state, fcinfo->flinfo->fn_mcxt, mode, rel, oldtuple,
+							   current, false);
 		}
 
 		if (rel->rd_rel->relispartition)
@@ -764,33 +626,25 @@ occ_check_version(PG_FUNCTION_ARGS)
 			state->moved_row_valid = true;
 		}
 
-		/*
-		 * The common cases advance inline: bigint, and timestamptz at full
-		 * precision.  occ_next_version does the rest, and reports versions
-		 * that cannot advance.
-		 */
-		if (cache->typid == INT8OID && current < PG_INT64_MAX)
-			next_version = current + 1;
-		else if (cache->typid == TIMESTAMPTZOID && cache->typmod < 0 &&
-				 !TIMESTAMP_NOT_FINITE(current) && IS_VALID_TIMESTAMP(current + 1))
-			next_version = Max(GetCurrentTimestamp(), current + 1);
-		else
-			next_version = occ_next_version(rel, cache->settings.version_column,
-											cache->typid, cache->typmod, current);
+		next = next_version(table, current);
+
 		/* the ETag describes a row of the client's own statement */
 		if (occ_error_style == OCC_ERROR_STYLE_HTTP && occ_trigger_depth() <= 1)
-			occ_note_response_etag(fcinfo->flinfo->fn_mcxt, next_version,
-								   cache->typid);
-		next = occ_int64_to_version(next_version, cache->typid);
+			occ_note_response_etag(fcinfo->flinfo->fn_mcxt, table->settings.kind,
+								   next, table->column.typid);
+
+		next_datum = likely(table->settings.kind->is_counter) ?
+			occ_counter_to_datum(next.counter, table->column.typid) :
+			table->settings.kind->to_datum(next, table->column.typid);
 		if (field != NULL)
 		{
-			store_version(cache, trigdata, field, next);
+			store_version(table, trigdata, field, next_datum);
 			return PointerGetDatum(newtuple);
 		}
 		replaced = attnum;
 		return PointerGetDatum(heap_modify_tuple_by_cols(newtuple,
 														 RelationGetDescr(rel),
 														 1, &replaced,
-														 &next, &next_isnull));
+														 &next_datum, &next_isnull));
 	}
 }

@@ -75,7 +75,9 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
-#include "occ.h"
+#include "protection.h"
+#include "trigger.h"
+#include "wrappers.h"
 
 PG_FUNCTION_INFO_V1(occ_update);
 PG_FUNCTION_INFO_V1(occ_delete);

@@ -58,6 +58,9 @@ build_and_install() {
 	[ "$RUN_AS" = "$(id -un)" ] || chown -R "$RUN_AS" "$WORK"
 	echo "== building and installing occ"
 	as_cluster_user make -s -C "$BUILD" PG_CONFIG="$PG_CONFIG"
+	# Scripts of other occ versions left by an earlier install would offer
+	# versions and upgrade paths this tree does not have.
+	as_root rm -f "$($PG_CONFIG --sharedir)"/extension/occ--*.sql
 	as_root make -s -C "$BUILD" PG_CONFIG="$PG_CONFIG" install
 }
 

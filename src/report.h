@@ -1,0 +1,77 @@
+/*-------------------------------------------------------------------------
+ *
+ * report.h
+ *	  The reports of refused writes: built first, then raised as an error
+ *	  or emitted at a lower level.
+ *
+ * A report holds everything the message, DETAIL, HINT and error fields
+ * need, decided when it is built (what the user may see included), so
+ * that the same report can be raised as the error that refuses the write
+ * or, for a write that is let through, emitted as a WARNING or LOG line.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef OCC_REPORT_H
+#define OCC_REPORT_H
+
+#include "access/htup.h"
+#include "utils/relcache.h"
+
+#include "if_match.h"
+
+/*
+ * PostgreSQL 18 replaced the trailing pg_attribute_noreturn() with a
+ * leading pg_noreturn.
+ */
+#ifdef pg_noreturn
+#define OCC_NORETURN pg_noreturn
+#define OCC_NORETURN_AFTER
+#else
+#define OCC_NORETURN
+#define OCC_NORETURN_AFTER pg_attribute_noreturn()
+#endif
+
+typedef enum OccRefusal
+{
+	OCC_REFUSAL_STALE,			/* 40V01: the stated version is not current */
+	OCC_REFUSAL_MISSING			/* 23V01: a strict table, nothing stated */
+} OccRefusal;
+
+typedef struct OccReport
+{
+	OccRefusal	refusal;
+	Relation	rel;
+	AttrNumber	version_attnum;
+	bool		is_delete;
+	OccStatedBy stated_by;		/* stale: where the stated version came from */
+	bool		by_trigger;		/* missing: a trigger's statement wrote it */
+	char	   *key;			/* "(id)=(1)", or NULL if not to be shown */
+	bool		show_versions;	/* may the user see the versions? */
+	char	   *current;		/* stale: printed versions */
+	char	   *expected;
+} OccReport;
+
+extern void occ_build_stale_report(OccReport *report, Relation rel,
+								   HeapTuple oldtuple, AttrNumber version_attnum,
+								   bool is_delete, OccStatedBy stated_by,
+								   const char *current, const char *expected);
+extern void occ_build_missing_report(OccReport *report, Relation rel,
+									 AttrNumber version_attnum, bool is_delete,
+									 bool by_trigger);
+extern void occ_emit_report(const OccReport *report, int elevel);
+
+/* Build and raise, for the refusals that never return. */
+OCC_NORETURN extern void occ_report_stale(Relation rel, HeapTuple oldtuple,
+										  AttrNumber version_attnum,
+										  bool is_delete, OccStatedBy stated_by,
+										  const char *current,
+										  const char *expected) OCC_NORETURN_AFTER;
+OCC_NORETURN extern void occ_report_missing(Relation rel,
+											AttrNumber version_attnum,
+											bool is_delete,
+											bool by_trigger) OCC_NORETURN_AFTER;
+OCC_NORETURN extern void occ_report_bad_if_match(const char *text,
+												 OccStatedBy source,
+												 const char *detail) OCC_NORETURN_AFTER;
+
+#endif							/* OCC_REPORT_H */

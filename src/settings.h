@@ -1,0 +1,37 @@
+/*-------------------------------------------------------------------------
+ *
+ * settings.h
+ *	  The configuration parameters of occ, and the names of modes.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef OCC_SETTINGS_H
+#define OCC_SETTINGS_H
+
+/* How strictly writes to a table are checked. */
+typedef enum OccMode
+{
+	OCC_MODE_STRICT,			/* every write must state a version */
+	OCC_MODE_LAX,				/* stated versions are checked */
+	OCC_MODE_NONE,				/* nothing is checked, versions advance */
+	OCC_MODE_DEFAULT			/* per table only: follow occ.default_mode */
+} OccMode;
+
+/* How occ reports its errors: occ.error_style. */
+typedef enum OccErrorStyle
+{
+	OCC_ERROR_STYLE_SQLSTATE,	/* 40V01, 23V01 */
+	OCC_ERROR_STYLE_HTTP		/* PT412, PT428 */
+} OccErrorStyle;
+
+extern int	occ_default_mode;
+extern int	occ_error_style;
+extern char *occ_if_match;
+extern uint64 occ_if_match_generation;
+
+extern void occ_define_settings(void);
+extern OccMode occ_effective_default_mode(void);
+extern const char *occ_mode_name(OccMode mode);
+extern bool occ_mode_from_name(const char *name, OccMode *mode);
+
+#endif							/* OCC_SETTINGS_H */
