@@ -59,6 +59,28 @@ occ_kind_of_type(Oid typid)
 	return NULL;
 }
 
+/* The column's value as a counter kind's version, and back. */
+OccVersion
+occ_counter_from_version_datum(Datum value, Oid typid)
+{
+	OccVersion	version;
+
+	version.counter = occ_counter_from_datum(value, typid);
+	return version;
+}
+
+Datum
+occ_counter_to_version_datum(OccVersion version, Oid typid)
+{
+	return occ_counter_to_datum(version.counter, typid);
+}
+
+bool
+occ_counter_equal(OccVersion a, OccVersion b)
+{
+	return a.counter == b.counter;
+}
+
 /*
  * The column types of every kind, for messages: "smallint, integer or
  * bigint; timestamp or timestamp with time zone".

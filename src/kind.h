@@ -91,6 +91,14 @@ extern bool occ_parse_version(const char *text, Oid typid,
 							  const OccKindOps *kind, OccVersion *result);
 
 /*
+ * The operations shared by the counter kinds, whose OccVersion.counter is
+ * the column's value (kind.c).
+ */
+extern OccVersion occ_counter_from_version_datum(Datum value, Oid typid);
+extern Datum occ_counter_to_version_datum(OccVersion version, Oid typid);
+extern bool occ_counter_equal(OccVersion a, OccVersion b);
+
+/*
  * The int64 under a value of every type the counter kinds use: smallint,
  * integer and bigint by value, timestamp and timestamptz as microseconds.
  * Inline, since the trigger converts twice per row.

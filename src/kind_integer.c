@@ -16,27 +16,6 @@ integer_column_fits(Oid typid)
 	return typid == INT2OID || typid == INT4OID || typid == INT8OID;
 }
 
-static OccVersion
-integer_from_datum(Datum value, Oid typid)
-{
-	OccVersion	version;
-
-	version.counter = occ_counter_from_datum(value, typid);
-	return version;
-}
-
-static Datum
-integer_to_datum(OccVersion version, Oid typid)
-{
-	return occ_counter_to_datum(version.counter, typid);
-}
-
-static bool
-integer_equal(OccVersion a, OccVersion b)
-{
-	return a.counter == b.counter;
-}
-
 /*
  * The version read + 1, which ORMs assign along with WHERE version = read:
  * a stale writer that states the version it read can never produce it.
@@ -98,9 +77,9 @@ const OccKindOps occ_integer_kind = {
 	.column_types = "smallint, integer or bigint",
 	.new_column = "pg_catalog.int8 NOT NULL DEFAULT 1",
 	.column_fits = integer_column_fits,
-	.from_datum = integer_from_datum,
-	.to_datum = integer_to_datum,
-	.equal = integer_equal,
+	.from_datum = occ_counter_from_version_datum,
+	.to_datum = occ_counter_to_version_datum,
+	.equal = occ_counter_equal,
 	.states_current = integer_states_current,
 	.next = integer_next,
 	.print = integer_print,

@@ -33,27 +33,6 @@ timestamp_column_fits(Oid typid)
 	return typid == TIMESTAMPOID || typid == TIMESTAMPTZOID;
 }
 
-static OccVersion
-timestamp_from_datum(Datum value, Oid typid)
-{
-	OccVersion	version;
-
-	version.counter = occ_counter_from_datum(value, typid);
-	return version;
-}
-
-static Datum
-timestamp_to_datum(OccVersion version, Oid typid)
-{
-	return occ_counter_to_datum(version.counter, typid);
-}
-
-static bool
-timestamp_equal(OccVersion a, OccVersion b)
-{
-	return a.counter == b.counter;
-}
-
 /* Only the version itself states it: nobody can compute the next time. */
 static bool
 timestamp_states_current(OccVersion assigned, OccVersion current)
@@ -165,9 +144,9 @@ const OccKindOps occ_timestamp_kind = {
 	.column_types = "timestamp or timestamp with time zone",
 	.new_column = "pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()",
 	.column_fits = timestamp_column_fits,
-	.from_datum = timestamp_from_datum,
-	.to_datum = timestamp_to_datum,
-	.equal = timestamp_equal,
+	.from_datum = occ_counter_from_version_datum,
+	.to_datum = occ_counter_to_version_datum,
+	.equal = occ_counter_equal,
 	.states_current = timestamp_states_current,
 	.next = timestamp_next,
 	.print = timestamp_print,
