@@ -18,10 +18,6 @@ DATA = sql/occ--1.0.sql sql/occ--1.0--1.1.sql sql/occ--1.1--1.2.sql \
 	sql/occ--1.2--1.3.sql
 PGFILEDESC = "occ - optimistic concurrency control enforced by the database"
 
-# PostgreSQL's headers are not -Wextra clean; include them as system headers
-# so that warnings speak only of occ's own code.
-PG_CPPFLAGS = -isystem $(includedir_server)
-
 REGRESS = enable modes if_match delete timestamps partitions fk_cascade on_conflict \
 	merge identifiers wrappers postgrest in_place privileges errors ddl upgrade \
 	bad_input
