@@ -19,7 +19,7 @@ DATA = sql/occ--1.0.sql sql/occ--1.0--1.1.sql sql/occ--1.1--1.2.sql \
 PGFILEDESC = "occ - optimistic concurrency control enforced by the database"
 
 REGRESS = enable modes if_match delete timestamps partitions fk_cascade on_conflict \
-	merge identifiers wrappers postgrest in_place privileges errors ddl upgrade \
+	identifiers wrappers postgrest in_place privileges errors ddl upgrade \
 	bad_input
 # hardening (issue 8): trigger, settings and install
 REGRESS += install report_privacy row_movement
@@ -40,3 +40,8 @@ TAP_TESTS = 1
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# Tests of what PostgreSQL 15 brought: MERGE, GRANT SET ON PARAMETER.
+ifeq ($(shell test $(MAJORVERSION) -ge 15 && echo yes),yes)
+REGRESS += merge in_place_merge privileges_parameter
+endif
