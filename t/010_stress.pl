@@ -75,6 +75,10 @@ max_connections = 30
 });
 $node->start;
 
+# pgbench retries serialization failures (--max-tries) from PostgreSQL 15 on
+plan skip_all => 'pgbench --max-tries needs PostgreSQL 15 or later'
+  if $node->safe_psql('postgres', 'SHOW server_version_num') < 150000;
+
 # The schema of one run.  Tables are numbered for pgbench: 1 t_int,
 # 2 t_ts, 3 t_part, 4 t_strict.
 my $schema = <<'EOSQL';
