@@ -209,7 +209,6 @@ run_target() {
 		WITH_EXAMPLES=yes PG_MAJOR=15 sh "$TOP/tools/test-target.sh" 15 "$RESULTS" || true
 		return
 	fi
-	while [ ! -e "$TMPROOT/ready-$t" ] && [ ! -e "$TMPROOT/failed-$t" ]; do sleep 5; done
 	if [ -e "$TMPROOT/failed-$t" ]; then
 		echo "== $t: preparing the chroot failed"
 		tail -n 40 "$TMPROOT/prepare-$t.log"
@@ -244,8 +243,24 @@ unmount_chroot() {
 		while read -r m; do as_root umount -l "$m" || true; done
 }
 
+# The host's target first, then each chroot target as soon as it is ready.
+pending=""
 for t in $TARGETS; do
-	run_target "$t"
+	if [ "$t" = 15 ]; then run_target 15; else pending="$pending $t"; fi
+done
+while [ -n "$pending" ]; do
+	next=""
+	for t in $pending; do
+		if [ -z "$next" ] && { [ -e "$TMPROOT/ready-$t" ] || [ -e "$TMPROOT/failed-$t" ]; }; then
+			next=$t
+		fi
+	done
+	if [ -z "$next" ]; then
+		sleep 5
+		continue
+	fi
+	run_target "$next"
+	pending=$(for t in $pending; do [ "$t" = "$next" ] || printf ' %s' "$t"; done)
 done
 
 elapsed=$(($(date +%s) - START))
