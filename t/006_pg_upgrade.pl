@@ -82,7 +82,7 @@ chomp $bindir;
 chdir $workdir or die "could not chdir to $workdir: $!";
 command_ok(
 	[
-		'pg_upgrade', '--no-sync',
+		'pg_upgrade',
 		'-d', $old->data_dir, '-D', $new->data_dir,
 		'-b', $bindir, '-B', $bindir,
 		'-s', $new->host,
