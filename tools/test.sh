@@ -169,8 +169,10 @@ prepare() {
 			make -s -j2 >/src/make.log 2>&1
 			make -s install >/src/install.log 2>&1
 			# what the suite uses besides the core: postgres_fdw
-			# (row_movement), pg_isolation_regress, the TAP modules
+			# (row_movement), moddatetime of contrib/spi (ddl,
+			# guard_scanner), pg_isolation_regress, the TAP modules
 			make -s -C contrib/postgres_fdw install >>/src/install.log 2>&1
+			make -s -C contrib/spi install >>/src/install.log 2>&1
 			make -s -C src/test/isolation install >>/src/install.log 2>&1
 			make -s -C src/test/perl install >>/src/install.log 2>&1
 			rm -rf /src'
