@@ -47,15 +47,6 @@ UPDATE owned SET qty = 12, version = 1 WHERE id = 1; \echo :LAST_ERROR_SQLSTATE
 SELECT occ.set_mode('owned', 'strict');
 RESET ROLE;
 
--- ==== SET on occ.default_mode can be granted ====
-GRANT SET ON PARAMETER occ.default_mode TO regress_occ_writer;
-SET ROLE regress_occ_writer;
-SET occ.default_mode = 'strict';
-SHOW occ.default_mode;
-RESET occ.default_mode;
-RESET ROLE;
-REVOKE SET ON PARAMETER occ.default_mode FROM regress_occ_writer;
-
 SET ROLE regress_occ_owner;
 SELECT occ.disable('owned', drop_column => true);
 SELECT count(*) AS listed FROM occ.tables WHERE table_name = 'owned'::regclass;

@@ -75,13 +75,12 @@ SELECT tableoid::regclass, * FROM moving ORDER BY id;
 -- must not let a stale DELETE of the same row through in the next
 -- transaction.
 CREATE EXTENSION postgres_fdw;
-\getenv pghost PGHOST
-\getenv pgport PGPORT
+-- the loopback server is this server: its first socket directory and port
 \set ECHO none
-SELECT format('CREATE SERVER moving_loopback FOREIGN DATA WRAPPER postgres_fdw OPTIONS (dbname %L%s%s)',
+SELECT format('CREATE SERVER moving_loopback FOREIGN DATA WRAPPER postgres_fdw OPTIONS (dbname %L, host %L, port %L)',
               current_database(),
-              CASE WHEN :'pghost' <> '' THEN format(', host %L', :'pghost') ELSE '' END,
-              CASE WHEN :'pgport' <> '' THEN format(', port %L', :'pgport') ELSE '' END) \gexec
+              trim(split_part(current_setting('unix_socket_directories'), ',', 1)),
+              current_setting('port')) \gexec
 \set ECHO all
 CREATE USER MAPPING FOR CURRENT_USER SERVER moving_loopback;
 CREATE TABLE moving_remote (id int, region int, note text, version bigint NOT NULL);

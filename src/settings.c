@@ -42,6 +42,9 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#if PG_VERSION_NUM < 150000
+#include "catalog/indexing.h"	/* DbRoleSettingDatidRolidIndexId */
+#endif
 #include "catalog/pg_db_role_setting.h"
 #include "miscadmin.h"
 #include "utils/array.h"

@@ -37,11 +37,13 @@ sub as_owner
 	return $node->connstr($db) . ' user=occ_owner';
 }
 
-# Run $sql in $db as occ_owner; die on any error.
+# Run $sql in $db as occ_owner; die on any error.  (psql's -U rather than
+# the connstr parameter, which the framework of PostgreSQL 13 and 14
+# ignores.)
 sub owner_sql
 {
 	my ($db, $sql) = @_;
-	return $node->safe_psql($db, $sql, connstr => as_owner($db));
+	return $node->safe_psql($db, $sql, extra_params => [ '-U', 'occ_owner' ]);
 }
 
 # Run $setup (which must succeed), then $stmt, in one session of occ_owner
@@ -55,7 +57,7 @@ sub try_sql
 	  . "\\set ON_ERROR_STOP 0\n"
 	  . "\\echo BEGIN-OUTPUT\n$stmt;\n\\echo SQLSTATE=:SQLSTATE\n";
 	my ($ret, $out, $err) =
-	  $node->psql($db, $script, connstr => as_owner($db));
+	  $node->psql($db, $script, extra_params => [ '-U', 'occ_owner' ]);
 	die "setup failed in $db: $err" unless $out =~ /BEGIN-OUTPUT\n/;
 	my ($printed, $state) = $out =~ /BEGIN-OUTPUT\n(.*?)\n?SQLSTATE=(\w+)$/s
 	  or die "cannot read SQLSTATE from: $out";

@@ -68,7 +68,13 @@ my @sources = (
 		'configuration file',
 		sub { $node->append_conf('postgresql.conf', "occ.default_mode = strict\n"); $node->reload; },
 		sub {
-			$node->adjust_conf('postgresql.conf', 'occ.default_mode', undef);
+			# (adjust_conf is not in the framework of PostgreSQL 13 and 14)
+			my $conf = $node->data_dir . '/postgresql.conf';
+			my $text = slurp_file($conf);
+			$text =~ s/^occ\.default_mode = strict\n//m;
+			open(my $fh, '>', $conf) or die "could not write $conf: $!";
+			print $fh $text;
+			close($fh);
 			$node->reload;
 		}
 	],

@@ -50,12 +50,16 @@ WORK=$(mktemp -d /tmp/occ.XXXXXX)
 chmod 755 "$WORK"
 BUILD=$WORK/build
 
-build_and_install() {
+copy_tree() {
 	mkdir -p "$BUILD"
 	(cd "$TOP" && tar --exclude=.git --exclude=results --exclude=output_iso \
 		--exclude=node_modules \
 		--exclude='*.o' --exclude='*.so' --exclude='*.bc' -cf - .) | tar -xf - -C "$BUILD"
 	[ "$RUN_AS" = "$(id -un)" ] || chown -R "$RUN_AS" "$WORK"
+}
+
+build_and_install() {
+	copy_tree
 	echo "== building and installing occ"
 	as_cluster_user make -s -C "$BUILD" PG_CONFIG="$PG_CONFIG"
 	# Scripts of other occ versions left by an earlier install would offer
@@ -73,7 +77,7 @@ start_cluster() {
 	export PGHOST=$WORK PGUSER=$RUN_AS PGDATABASE=postgres OCC_TCP_HOST=127.0.0.1
 	echo "== starting a throwaway PostgreSQL $PG_MAJOR cluster in $PGDATA_DIR"
 	as_cluster_user "$PG_BIN/initdb" -D "$PGDATA_DIR" -U "$RUN_AS" -A trust \
-		--no-sync >"$WORK/initdb.log" 2>&1 ||
+		-E UTF8 --locale=C.UTF-8 --no-sync >"$WORK/initdb.log" 2>&1 ||
 		{ cat "$WORK/initdb.log"; exit 1; }
 	for try in 1 2 3 4 5 6 7 8; do
 		PGPORT=$((20000 + ($$ * 7 + try * 997) % 40000))

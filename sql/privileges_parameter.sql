@@ -1,0 +1,16 @@
+--
+-- privileges_parameter: SET on occ.default_mode can be granted to a role
+-- that is not a superuser (GRANT SET ON PARAMETER, PostgreSQL 15 and later;
+-- before 15 only superusers may set it).
+--
+CREATE ROLE regress_occ_writer;
+-- ==== SET on occ.default_mode can be granted ====
+GRANT SET ON PARAMETER occ.default_mode TO regress_occ_writer;
+SET ROLE regress_occ_writer;
+SET occ.default_mode = 'strict';
+SHOW occ.default_mode;
+RESET occ.default_mode;
+RESET ROLE;
+REVOKE SET ON PARAMETER occ.default_mode FROM regress_occ_writer;
+
+DROP ROLE regress_occ_writer;
