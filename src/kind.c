@@ -108,7 +108,7 @@ input_function_call(const char *text, Oid typid, Datum *result)
 	Oid			typioparam;
 	FmgrInfo	flinfo;
 #if PG_VERSION_NUM >= 160000
-	ErrorSaveContext escontext = {T_ErrorSaveContext};
+	ErrorSaveContext escontext = {.type = T_ErrorSaveContext};
 #else
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
