@@ -96,6 +96,7 @@ results_header() {
 		echo "| occ | default_version $(sed -n "s/^default_version = '\(.*\)'/\1/p" "$SHAREDIR/extension/occ.control"), $origin, $(occ_fingerprint) at the start |"
 		if git -C "$TOP" rev-parse --short HEAD >/dev/null 2>&1; then
 			dirty=$(git -C "$TOP" status --porcelain -- src sql Makefile | grep -q . && echo ", src/sql modified" || true)
+			[ "$BENCH_OCC" = tree ] || dirty="$dirty; occ was not built from it"
 			echo "| tree | $(git -C "$TOP" rev-parse --short HEAD)$dirty |"
 		fi
 		echo "| valgrind | $(valgrind --version) |"
