@@ -72,18 +72,32 @@ build_and_install() {
 # cannot use one (pgJDBC), on 127.0.0.1 at a free port: OCC_TCP_HOST and
 # OCC_TCP_PORT.  A port that turns out to be taken makes the start fail, and
 # the next one is tried.
+#
+# Optional, for callers that need a cluster set up otherwise (bench/):
+#   CLUSTER_TCP=no        the unix socket only, no TCP port at all
+#   CLUSTER_INITDB_OPTS   more options for initdb (e.g. "-E UTF8 --locale=C")
+#   CLUSTER_CONF          lines appended to postgresql.conf before the start
 start_cluster() {
 	PGDATA_DIR=$WORK/data
-	export PGHOST=$WORK PGUSER=$RUN_AS PGDATABASE=postgres OCC_TCP_HOST=127.0.0.1
+	export PGHOST=$WORK PGUSER=$RUN_AS PGDATABASE=postgres
+	if [ "${CLUSTER_TCP:-yes}" = no ]; then
+		listen=""
+	else
+		listen=127.0.0.1
+		export OCC_TCP_HOST=127.0.0.1
+	fi
 	echo "== starting a throwaway PostgreSQL $PG_MAJOR cluster in $PGDATA_DIR"
 	as_cluster_user "$PG_BIN/initdb" -D "$PGDATA_DIR" -U "$RUN_AS" -A trust \
-		-E UTF8 --locale=C.UTF-8 --no-sync >"$WORK/initdb.log" 2>&1 ||
+		--no-sync ${CLUSTER_INITDB_OPTS:--E UTF8 --locale=C.UTF-8} >"$WORK/initdb.log" 2>&1 ||
 		{ cat "$WORK/initdb.log"; exit 1; }
+	[ -z "${CLUSTER_CONF:-}" ] ||
+		printf '%s\n' "$CLUSTER_CONF" >>"$PGDATA_DIR/postgresql.conf"
 	for try in 1 2 3 4 5 6 7 8; do
 		PGPORT=$((20000 + ($$ * 7 + try * 997) % 40000))
-		export PGPORT OCC_TCP_PORT=$PGPORT
+		export PGPORT
+		[ -z "$listen" ] || export OCC_TCP_PORT=$PGPORT
 		if as_cluster_user "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$WORK/server.log" -w \
-			-o "-c listen_addresses=127.0.0.1 -k $WORK -p $PGPORT -c fsync=off" \
+			-o "-c listen_addresses='$listen' -k $WORK -p $PGPORT -c fsync=off" \
 			start >/dev/null 2>&1; then
 			return 0
 		fi
