@@ -75,7 +75,8 @@ build_and_install() {
 #
 # Optional, for callers that need a cluster set up otherwise (bench/):
 #   CLUSTER_TCP=no        the unix socket only, no TCP port at all
-#   CLUSTER_INITDB_OPTS   more options for initdb (e.g. "-E UTF8 --locale=C")
+#   CLUSTER_INITDB_OPTS   encoding and locale options for initdb (default
+#                         "-E UTF8 --locale=C.UTF-8")
 #   CLUSTER_CONF          lines appended to postgresql.conf before the start
 start_cluster() {
 	PGDATA_DIR=$WORK/data
