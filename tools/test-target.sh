@@ -71,7 +71,10 @@ step() {
 }
 
 build() {
+	# Scripts of other occ versions left by an earlier install would offer
+	# versions and upgrade paths this tree does not have.
 	as_cluster_user make -C "$BUILD" PG_CONFIG="$PG_CONFIG" COPT="$OCC_COPT" &&
+		as_root rm -f "$($PG_CONFIG --sharedir)"/extension/occ--*.sql &&
 		as_root make -s -C "$BUILD" PG_CONFIG="$PG_CONFIG" install
 }
 
