@@ -351,6 +351,19 @@ check_if_match(OccStatementState *state, MemoryContext statement_cxt,
 	}
 }
 
+/* The column's value as a version: inline for the counter kinds. */
+static inline OccVersion
+version_of(const OccProtectedTable *table, Datum value)
+{
+	OccVersion	version;
+
+	if (likely(table->settings.kind->is_counter))
+		version.counter = occ_counter_from_datum(value, table->column.typid);
+	else
+		version = table->settings.kind->from_datum(value, table->column.typid);
+	return version;
+}
+
 /*
  * Check an UPDATE that assigned the version column: the assigned value is
  * the version the writer read, or another value the kind takes as stating
@@ -370,8 +383,10 @@ check_assigned(const OccProtectedTable *table, Relation rel,
 						table->column.name, RelationGetRelationName(rel)),
 				 errtablecol(rel, table->attnum)));
 
-	stated = kind->from_datum(value, table->column.typid);
-	if (kind->equal(stated, current) || kind->states_current(stated, current))
+	stated = version_of(table, value);
+	if ((likely(kind->is_counter) ? stated.counter == current.counter :
+		 kind->equal(stated, current)) ||
+		kind->states_current(stated, current))
 		return;
 
 	occ_report_stale(rel, oldtuple, table->attnum, false, OCC_STATED_IN_UPDATE,
@@ -433,19 +448,6 @@ tuple_version(const OccProtectedTable *table, HeapTuple tuple, TupleDesc desc,
 		return heap_getattr(tuple, table->attnum, desc, isnull);
 	*isnull = false;
 	return fetch_att(field, true, table->typlen);
-}
-
-/* The column's value as a version: inline for the counter kinds. */
-static inline OccVersion
-version_of(const OccProtectedTable *table, Datum value)
-{
-	OccVersion	version;
-
-	if (likely(table->settings.kind->is_counter))
-		version.counter = occ_counter_from_datum(value, table->column.typid);
-	else
-		version = table->settings.kind->from_datum(value, table->column.typid);
-	return version;
 }
 
 /*
