@@ -62,8 +62,13 @@ build_and_install() {
 	copy_tree
 	echo "== building and installing occ"
 	as_cluster_user make -s -C "$BUILD" PG_CONFIG="$PG_CONFIG"
-	# Scripts of other occ versions left by an earlier install would offer
-	# versions and upgrade paths this tree does not have.
+	install_built
+}
+
+# Install the build in $BUILD.  Scripts of other occ versions left by an
+# earlier install would offer versions and upgrade paths this tree does not
+# have: they go first.
+install_built() {
 	as_root rm -f "$($PG_CONFIG --sharedir)"/extension/occ--*.sql
 	as_root make -s -C "$BUILD" PG_CONFIG="$PG_CONFIG" install
 }

@@ -27,7 +27,7 @@ RESULTS=$2
 # PostgreSQL's build does not use -Wextra, so that one warning is off.  The
 # headers are included with -I, as PGXS does, so that no other warning is
 # hidden.
-OCC_COPT=${OCC_COPT:--Wall -Wextra -Wno-unused-parameter -Werror}
+OCC_COPT=${OCC_COPT:--Wall -Wextra -Werror}
 
 failures=0
 
@@ -71,11 +71,8 @@ step() {
 }
 
 build() {
-	# Scripts of other occ versions left by an earlier install would offer
-	# versions and upgrade paths this tree does not have.
 	as_cluster_user make -C "$BUILD" PG_CONFIG="$PG_CONFIG" COPT="$OCC_COPT" &&
-		as_root rm -f "$($PG_CONFIG --sharedir)"/extension/occ--*.sql &&
-		as_root make -s -C "$BUILD" PG_CONFIG="$PG_CONFIG" install
+		install_built
 }
 
 installcheck() {
