@@ -537,6 +537,7 @@ build_entry(OccProtectedTable *table, Relation rel, Trigger *trigger)
 	table->column.typid = attr->atttypid;
 	table->column.typmod = attr->atttypmod;
 	table->typlen = attr->attlen;
+	table->typalign = attr->attalign;
 
 	table->walk_from = 0;
 	table->walk_from_off = 0;

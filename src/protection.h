@@ -69,6 +69,7 @@ typedef struct OccProtectedTable
 	OccVersionColumn column;	/* for the kind's operations */
 	AttrNumber	attnum;
 	int16		typlen;
+	char		typalign;
 
 	/*
 	 * Where to start looking for the version in a tuple without NULLs: the

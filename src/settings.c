@@ -17,7 +17,7 @@
  * default.  So when the placeholder held a value from the startup packet,
  * the values the DBA configured are read again, from the configuration
  * files and pg_db_role_setting, at their own priorities (see
- * restore_configured_default_mode).  A value given on the postmaster's
+ * occ_restore_configured_default_mode).  A value given on the postmaster's
  * command line cannot be read again; the README says to configure it in a
  * file or with ALTER DATABASE / ALTER ROLE.  SET before the library loads
  * needs nothing: it does not replace the configured value, and is refused
@@ -88,7 +88,7 @@ assign_if_match(const char *newval, void *extra)
 }
 
 /* Set when the configured occ.default_mode must be read again. */
-static bool default_mode_to_restore = false;
+bool		occ_default_mode_to_restore = false;
 
 /*
  * Did a value from the client's startup packet replace the configured
@@ -195,15 +195,15 @@ restore_from_db_role_setting(Relation relsetting, Snapshot snapshot,
  * that would have won had the client not named the setting; a value the
  * client was allowed to set still wins over all of them.
  */
-static void
-restore_configured_default_mode(void)
+void
+occ_restore_configured_default_mode(void)
 {
 	Relation	relsetting;
 	Snapshot	snapshot;
 	Oid			databaseid = MyDatabaseId;
 	Oid			roleid = GetSessionUserId();
 
-	default_mode_to_restore = false;
+	occ_default_mode_to_restore = false;
 
 	restore_from_configuration_files();
 
@@ -222,25 +222,12 @@ restore_configured_default_mode(void)
 }
 
 /*
- * The mode of tables that have none of their own.  The configured value is
- * read again here if that could not be done when the library was loaded
- * outside a transaction (session_preload_libraries).
- */
-OccMode
-occ_effective_default_mode(void)
-{
-	if (unlikely(default_mode_to_restore))
-		restore_configured_default_mode();
-	return (OccMode) occ_default_mode;
-}
-
-/*
  * Define occ's GUCs.  Called once from _PG_init.
  */
 void
 occ_define_settings(void)
 {
-	default_mode_to_restore = startup_packet_replaced_default_mode();
+	occ_default_mode_to_restore = startup_packet_replaced_default_mode();
 
 	DefineCustomEnumVariable(DEFAULT_MODE_NAME,
 							 "Sets the check mode of tables that have no mode of their own.",
@@ -282,8 +269,8 @@ occ_define_settings(void)
 #endif
 
 	/* Loaded on first use, the library is normally inside a transaction. */
-	if (default_mode_to_restore && IsTransactionState())
-		restore_configured_default_mode();
+	if (occ_default_mode_to_restore && IsTransactionState())
+		occ_restore_configured_default_mode();
 }
 
 /*

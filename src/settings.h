@@ -29,9 +29,25 @@ extern int	occ_error_style;
 extern char *occ_if_match;
 extern uint64 occ_if_match_generation;
 
+extern bool occ_default_mode_to_restore;
+
 extern void occ_define_settings(void);
-extern OccMode occ_effective_default_mode(void);
+extern void occ_restore_configured_default_mode(void);
 extern const char *occ_mode_name(OccMode mode);
 extern bool occ_mode_from_name(const char *name, OccMode *mode);
+
+/*
+ * The mode of tables that have none of their own.  The configured value is
+ * read again here if that could not be done when the library was loaded
+ * outside a transaction (session_preload_libraries).  Inline: the trigger
+ * asks for every row.
+ */
+static inline OccMode
+occ_effective_default_mode(void)
+{
+	if (unlikely(occ_default_mode_to_restore))
+		occ_restore_configured_default_mode();
+	return (OccMode) occ_default_mode;
+}
 
 #endif							/* OCC_SETTINGS_H */

@@ -399,9 +399,10 @@ check_assigned(const OccProtectedTable *table, Relation rel,
  * not hold it (a NULL, or a column added after the tuple was formed, whose
  * value lives in the catalog).  The same walk as the tuple deforming
  * code's, for one attribute, starting past the fixed-width columns before
- * it when the tuple has no NULLs.
+ * it when the tuple has no NULLs.  Inlined: an UPDATE walks both of its
+ * rows, and the two calls cost more than the walk itself.
  */
-static char *
+static pg_attribute_always_inline char *
 version_pointer(const OccProtectedTable *table, HeapTuple tuple, TupleDesc desc)
 {
 	HeapTupleHeader header = tuple->t_data;
@@ -430,7 +431,7 @@ version_pointer(const OccProtectedTable *table, HeapTuple tuple, TupleDesc desc)
 		off = att_align_pointer(off, att->attalign, att->attlen, data + off);
 		off = att_addlength_pointer(off, att->attlen, data + off);
 	}
-	return data + att_align_nominal(off, TupleDescAttr(desc, attnum - 1)->attalign);
+	return data + att_align_nominal(off, table->typalign);
 }
 
 /*
