@@ -1,11 +1,13 @@
 #!/bin/sh
 # examples/run.sh -- run the client examples as tests against a running server.
 #
-# Each example (python, java, node) is a real client program that plays a
-# lost update against occ and exits non-zero if anything does not happen as
-# it says.  This script installs what they need if it is missing (Debian's
-# python3-psycopg, a JDK and the PostgreSQL JDBC driver; node-postgres from
-# the npm registry into examples/node), runs each one, and prints
+# Each example (python, java, node, sqlalchemy, django) is a real client
+# program that plays a lost update against occ and exits non-zero if
+# anything does not happen as it says.  This script installs what they need
+# if it is missing (Debian's python3-psycopg, a JDK and the PostgreSQL JDBC
+# driver, python3-sqlalchemy, python3-django and python3-psycopg2;
+# node-postgres from the npm registry into examples/node), runs each one,
+# and prints
 # "example NAME ... ok" or "... FAILED" followed by the program's output,
 # then "examples: N passed, M failed".  Exits non-zero if any failed.
 #
@@ -46,6 +48,12 @@ need() {
         [ -f "$JDBC_JAR" ] || APT_MISSING="$APT_MISSING libpostgresql-jdbc-java" ;;
     node)
         command -v npm >/dev/null 2>&1 || APT_MISSING="$APT_MISSING nodejs npm" ;;
+    sqlalchemy)
+        "$PYTHON" -c 'import sqlalchemy' 2>/dev/null || APT_MISSING="$APT_MISSING python3-sqlalchemy"
+        "$PYTHON" -c 'import psycopg2' 2>/dev/null || APT_MISSING="$APT_MISSING python3-psycopg2" ;;
+    django)
+        "$PYTHON" -c 'import django' 2>/dev/null || APT_MISSING="$APT_MISSING python3-django"
+        "$PYTHON" -c 'import psycopg2' 2>/dev/null || APT_MISSING="$APT_MISSING python3-psycopg2" ;;
     esac
 }
 
@@ -82,14 +90,18 @@ run_example() {
             -cp "$JDBC_JAR:$WORK/classes" LostUpdate ;;
     node)
         PGHOST=$TCP_HOST PGPORT=$TCP_PORT timeout "$TIMEOUT" node "$HERE/node/lost_update.js" ;;
+    sqlalchemy)
+        timeout "$TIMEOUT" "$PYTHON" "$HERE/sqlalchemy/versioned.py" ;;
+    django)
+        timeout "$TIMEOUT" "$PYTHON" "$HERE/django/versioned.py" ;;
     *)
-        echo "no such example: $1 (python, java, node)"; return 1 ;;
+        echo "no such example: $1 (python, java, node, sqlalchemy, django)"; return 1 ;;
     esac
 }
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-[ $# -gt 0 ] || set -- python java node
+[ $# -gt 0 ] || set -- python java node sqlalchemy django
 for name; do need "$name"; done
 install_missing "$@"
 
