@@ -14,6 +14,7 @@ OBJS = \
 	src/report.o \
 	src/settings.o \
 	src/trigger.o \
+	src/where_clause.o \
 	src/wrappers.o
 
 EXTENSION = occ
