@@ -18,10 +18,11 @@
 //   d. remove() of a current entity works, also in strict: a subscriber sets
 //      occ.if_match from the entity's version in remove()'s transaction; a
 //      stale remove() throws OptimisticLockVersionMismatchError;
-//   e. a client's ETag checked by TypeORM's read-time optimistic lock, and
-//      the one write occ cannot see: another client committing between
+//   e. a client's ETag checked by TypeORM's read-time optimistic lock; the
+//      one write occ cannot see in save(): another client committing between
 //      save()'s own read and its UPDATE ("version" = "version" + 1 states
-//      the current version).
+//      the current version); and update() with the version in its WHERE
+//      clause, which closes that gap.
 // Then a Note entity without a version column, whose "updatedAt" occ
 // protects as a timestamp version (lax): the CURRENT_TIMESTAMP TypeORM
 // assigns is a proposal and the row keeps it; a stale save() is refused.
