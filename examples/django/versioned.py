@@ -58,6 +58,7 @@ django.setup()
 
 # pylint: disable=wrong-import-position
 from django.db import OperationalError, connections, models, transaction  # noqa: E402
+from django.db.models import F  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 failures = []
@@ -260,6 +261,15 @@ def accounts(raw, mode):
     expect_error(f"e. Bob's delete() with his ETag \"{b.version}\" -> StaleObjectError",
                  lambda: delete_if_match(b, b.version), StaleObjectError)
     say(f"    sent: {sent('DELETE', 'bob')}")
+
+    # What opts out: an update assigning version = version + 1 (F()) states
+    # the current version, whatever the application read (like If-Match: *).
+    current = db_row(raw, ACCOUNTS, key, "version")[0]
+    rows = Account.objects.filter(pk=key).update(balance=F("balance") - 1,
+                                                 version=F("version") + 1)
+    say(f"    sent: {sent('UPDATE')}")
+    check("opt-out: update(version=F('version') + 1) is accepted, the version advanced once",
+          (rows, db_row(raw, ACCOUNTS, key, "version")[0]), (1, current + 1))
 
     a, b = Account.objects.get(pk=key), Account.objects.using("bob").get(pk=key)
     a.balance += 1

@@ -9,14 +9,19 @@ row it raises ``sqlalchemy.orm.exc.StaleDataError``.  occ accepts both on
 lax and strict tables (the WHERE term states the version the ORM read), and
 holds every other writer to the same rule.
 
-Three mappings, each on a table of its own:
+Four mappings, each on a table of its own:
 
 * ``Account``: an integer ``version_id_col``, SQLAlchemy counts;
 * ``Document``: a timestamp ``version_id_col`` with
   ``version_id_generator=False``: the database (occ) sets the next version
   and SQLAlchemy reads it back with ``RETURNING``;
 * ``Note``: a plain ``updated_at`` column with ``onupdate=``, the time the
-  application assigns; occ protects it as a timestamp version.
+  application assigns; occ protects it as a timestamp version, and keeps
+  the assigned time (a proposal) in lax mode; strict refuses the UPDATE,
+  which states no version;
+* ``Page``: the same ``updated_at`` as ``version_id_col`` with a generator
+  that returns the time: ``WHERE updated_at = read`` states the version,
+  the new time is a proposal, and strict accepts it.
 
 Each runs in lax and in strict mode.  A few lines of application code (an
 engine ``handle_error`` listener) turn occ's 40V01 into ``StaleDataError``,
@@ -247,6 +252,17 @@ def accounts(raw, mode, key):
                 {Account.balance: Account.balance + 20}, synchronize_session=False)
     check(f"e. the same with the current ETag {etag} updates the row", deposit_with_fresh_etag(), 1)
     say(f"    sent: {last_sent('UPDATE')}")
+
+    # What opts out: a bulk UPDATE assigning version = version + 1 states
+    # the current version, whatever the application read (like If-Match: *).
+    current = db_row(raw, ACCOUNTS, key, "version")[0]
+    with Session(engine) as s, s.begin():
+        rows = s.query(Account).filter_by(id=key).update(
+            {Account.balance: Account.balance - 20, Account.version: Account.version + 1},
+            synchronize_session=False)
+    say(f"    sent: {last_sent('UPDATE')}")
+    check("opt-out: query.update() with version = version + 1 is accepted, the version "
+          "advanced once", (rows, db_row(raw, ACCOUNTS, key, "version")[0]), (1, current + 1))
 
     # d. delete: a stale one gets StaleDataError; the current one works
     with Session(engine) as alice, Session(engine) as bob:
