@@ -140,7 +140,7 @@ class Versioned(models.Model):
         rows = type(self)._base_manager.using(self._state.db).filter(
             pk=self.pk, **{field: read}).update(**values)
         if rows != 1:
-            raise StaleObjectError(f"{self._meta.db_table} {self.pk}: {field} {read} is not current")
+            raise StaleObjectError(f"{self._meta.db_table} {self.pk}: {field} {read} is stale")
         setattr(self, field, values[field])
 
     def delete_checked(self):
@@ -148,7 +148,7 @@ class Versioned(models.Model):
         rows, _ = type(self)._base_manager.using(self._state.db).filter(
             pk=self.pk, **{field: read}).delete()
         if rows != 1:
-            raise StaleObjectError(f"{self._meta.db_table} {self.pk}: {field} {read} is not current")
+            raise StaleObjectError(f"{self._meta.db_table} {self.pk}: {field} {read} is stale")
 
 
 class Account(Versioned):
@@ -282,11 +282,13 @@ def accounts(raw, mode):
 
 
 def notes(raw, mode):
-    say(f"\n== Note (updated_at = DateTimeField(auto_now=True), occ's timestamp version), {mode} mode")
+    say(f"\n== Note (updated_at = DateTimeField(auto_now=True), occ's timestamp version),"
+        f" {mode} mode")
     n = Note.objects.create(text="hello")
     key = n.pk
     before = n.updated_at
-    check("INSERT stored the time Django assigned", db_row(raw, NOTES, key, "updated_at"), (before,))
+    check("INSERT stored the time Django assigned",
+          db_row(raw, NOTES, key, "updated_at"), (before,))
 
     n.text = "plain save()"
     if mode == "lax":

@@ -184,7 +184,8 @@ def accounts(raw, mode, key):
     with Session(engine) as s:
         s.add(Account(id=key, owner="Alice and Bob", balance=100))
         s.commit()
-    check("INSERT gives the version SQLAlchemy counts from", db_row(raw, ACCOUNTS, key, "version"), (1,))
+    check("INSERT gives the version SQLAlchemy counts from",
+          db_row(raw, ACCOUNTS, key, "version"), (1,))
 
     # a. a save of the current row succeeds; the version advances once
     with Session(engine) as s:
@@ -281,7 +282,8 @@ def accounts(raw, mode, key):
 
 
 def documents(raw, mode, key):
-    say(f"\n== Document (timestamp version_id_col, version_id_generator=False: occ counts), {mode} mode")
+    say(f"\n== Document (timestamp version_id_col, version_id_generator=False: occ counts),"
+        f" {mode} mode")
     with Session(engine) as s:
         d = Document(id=key, body="draft")
         s.add(d)
@@ -332,7 +334,8 @@ def documents(raw, mode, key):
 
 
 def notes(raw, mode, key):
-    say(f"\n== Note (updated_at with onupdate=, no version_id_col; occ protects updated_at), {mode} mode")
+    say(f"\n== Note (updated_at with onupdate=, no version_id_col; occ protects updated_at),"
+        f" {mode} mode")
     with Session(engine) as s:
         n = Note(id=key, text="hello")
         s.add(n)
