@@ -30,6 +30,7 @@
  *   java -cp "$CP:/tmp/classes" LostUpdate
  */
 
+import java.io.Serializable;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -112,7 +113,7 @@ public class LostUpdate {
      */
     static void flushIfMatch(Session s, Object entity, String etag) {
         String name = s.getEntityName(entity);
-        java.io.Serializable id = s.getIdentifier(entity);
+        Serializable id = s.getIdentifier(entity);
         s.doWork(c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT set_config('occ.if_match', ?, true)")) {
                 ps.setString(1, etag);
@@ -121,7 +122,7 @@ public class LostUpdate {
         });
         try {
             s.flush();
-        } catch (JDBCException e) {
+        } catch (JDBCException e) {         // 40V01 arrives as a GenericJDBCException
             if (!"40V01".equals(e.getSQLState()))
                 throw e;
             throw new StaleObjectStateException(name, id);
@@ -279,6 +280,33 @@ public class LostUpdate {
         check("the saved object's version", saved.version, 1);
         check("the row (balance, version): occ advanced it once, not twice",
               rawRow("SELECT balance, version FROM " + ACCOUNTS + " WHERE id = ?", id), Arrays.asList(150, 1));
+
+        say("a2. A row saved twelve times, twelve rows saved and deleted: pgJDBC switches to a named");
+        say("    server-side statement after 5 uses, and PostgreSQL to a generic plan after 5 more");
+        long busy = id * 1000;
+        inSession(s -> {
+            Account a = new Account();
+            a.id = busy;
+            a.owner = "busy";
+            return s.save(a);
+        });
+        for (int i = 0; i < 12; i++)
+            inSession(s -> ((Account) s.get(Account.class, busy)).balance++);
+        check("a row saved twelve times (balance, version)",
+              rawRow("SELECT balance, version FROM " + ACCOUNTS + " WHERE id = ?", busy), Arrays.asList(12, 12));
+        for (int i = 1; i <= 12; i++) {
+            long other = busy + i;
+            inSession(s -> {
+                Account a = new Account();
+                a.id = other;
+                a.owner = "temporary";
+                return s.save(a);
+            });
+            inSession(s -> { s.delete(s.get(Account.class, other)); return null; });
+        }
+        inSession(s -> { s.delete(s.get(Account.class, busy)); return null; });
+        check("thirteen rows deleted", rawRow("SELECT count(*)::int FROM " + ACCOUNTS + " WHERE id >= ?", busy),
+              Arrays.asList(0));
 
         say("b. Alice and Bob load the account in sessions of their own; Alice commits; Bob commits");
         Session alice = sf.openSession();
