@@ -14,6 +14,7 @@ OBJS = \
 	src/report.o \
 	src/settings.o \
 	src/trigger.o \
+	src/where_clause.o \
 	src/wrappers.o
 
 EXTENSION = occ
@@ -37,11 +38,15 @@ REGRESS += wrapper_search_path wrapper_plans wrapper_rename wrapper_memory wrapp
 	wrapper_edges
 # hardening (issue 8): DDL guard
 REGRESS += guard_usage guard_drop guard_typed guard_duplicate guard_state guard_scanner
+# ORMs unchanged (issue 10): versions in the WHERE clause, proposals
+REGRESS += where_clause proposals
 REGRESS_OPTS = --load-extension=occ
 
 ISOLATION = stale_update stale_delete stale_repeatable_read
 # hardening (issue 8): DDL guard
 ISOLATION += guard_concurrent_drop
+# ORMs unchanged (issue 10): versions in the WHERE clause
+ISOLATION += strict_where
 ISOLATION_OPTS = --load-extension=occ
 
 TAP_TESTS = 1

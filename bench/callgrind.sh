@@ -18,7 +18,7 @@ set -eu
 HALF_ROWS=${BENCH_HALF_ROWS:-50000}
 
 # The bulk scenario: one UPDATE of every row.
-workload() { printf 'UPDATE t SET %s;\n\n' "$(variant_set "$1")"; }
+workload() { printf 'UPDATE t SET %s WHERE %s;\n\n' "$(variant_set "$1")" "$(variant_where "$1")"; }
 updated_rows() { echo "$1"; }
 ZERO=""
 
@@ -40,7 +40,7 @@ part_callgrind() {
 	marginal() { calc "($(count_of bulk "$1" "$ROWS") - $(count_of bulk "$1" "$HALF_ROWS")) / ($ROWS - $HALF_ROWS)"; }
 
 	out "" "## 1. Executor instructions per updated row (callgrind)" ""
-	out "\`UPDATE t SET val = val + 1\` over all $ROWS rows of" \
+	out "\`UPDATE t SET val = val + 1\` over all $ROWS rows of (the WHERE variants: \`WHERE version = 1\`, true of every row)" \
 		"\`t (id int PRIMARY KEY, val int, payload text /* 40 chars */, version bigint, updated_at timestamptz)\`," \
 		"one single-user backend per variant (\`postgres --single $SINGLE_OPTS\`, other settings default)," \
 		"each from a copy of the same frozen, checkpointed data directory;" \

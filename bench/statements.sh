@@ -23,10 +23,10 @@ STATEMENTS=${BENCH_STATEMENTS:-5000}
 # where callgrind zeroes its counts; then STATEMENTS UPDATEs of distinct
 # keys spread over the table (7919 is prime; i = 0 would be key 1).
 workload() {
-	awk -v s="$STATEMENTS" -v n="$2" -v set="$(variant_set "$1")" 'BEGIN {
-		printf "UPDATE t SET %s WHERE id = 1;\n\nSELECT pg_stat_clear_snapshot();\n\n", set
+	awk -v s="$STATEMENTS" -v n="$2" -v set="$(variant_set "$1")" -v where="$(variant_where "$1")" 'BEGIN {
+		printf "UPDATE t SET %s WHERE id = 1 AND %s;\n\nSELECT pg_stat_clear_snapshot();\n\n", set, where
 		for (i = 1; i <= s; i++)
-			printf "UPDATE t SET %s WHERE id = %d;\n\n", set, (i * 7919) % n + 1 }' </dev/null
+			printf "UPDATE t SET %s WHERE id = %d AND %s;\n\n", set, (i * 7919) % n + 1, where }' </dev/null
 }
 updated_rows() { echo $((STATEMENTS + 1)); }
 TOGGLE=PortalRun
@@ -38,7 +38,8 @@ part_statements() {
 	per_stmt() { calc "$(count_of statements "$1" "$ROWS") / $STATEMENTS"; }
 
 	out "" "## 1b. Executor instructions per single-row UPDATE statement (callgrind)" ""
-	out "$STATEMENTS statements \`UPDATE t SET val = val + 1 WHERE id = k\` (distinct keys spread over the table)," \
+	out "$STATEMENTS statements \`UPDATE t SET val = val + 1 WHERE id = k\` (distinct keys spread over the table;" \
+		"the WHERE variants add \`AND version = 1\`, which a strict occ table reads from the plan once per statement)," \
 		"each its own transaction, in one single-user backend per variant, on the same $ROWS-row table and settings as part 1;" \
 		"callgrind counts only inside \`PortalRun\`: executor start, run, finish and end of each statement," \
 		"not parsing, planning or commit. One warm-up UPDATE runs first and is not counted" \

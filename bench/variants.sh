@@ -19,7 +19,7 @@
 # Knob: BENCH_VARIANTS, which variants to run (default all; plain is
 # required, every overhead is measured from it).
 
-ALL_VARIANTS="plain plain_stated floor floor_again moddatetime plpgsql occ_lax occ_stated occ_timestamp"
+ALL_VARIANTS="plain plain_stated plain_where floor floor_again moddatetime plpgsql occ_lax occ_stated occ_strict_where occ_timestamp"
 VARIANTS=${BENCH_VARIANTS:-$ALL_VARIANTS}
 
 SINGLE_OPTS="-c fsync=off -c jit=off -c max_wal_size=4GB"
@@ -70,7 +70,7 @@ template() {
 
 variant_setup() {
 	case $1 in
-	plain | plain_stated) ;;
+	plain | plain_stated | plain_where) ;;
 	floor | floor_again)
 		echo "CREATE TRIGGER t_suppress BEFORE UPDATE ON t
     FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();"
@@ -100,6 +100,7 @@ CREATE TRIGGER t_version BEFORE UPDATE ON t
 EOF
 		;;
 	occ_lax | occ_stated) echo "SELECT occ.enable('t');" ;;
+	occ_strict_where) echo "SELECT occ.enable('t', mode => 'strict');" ;;
 	occ_timestamp) echo "SELECT occ.enable('t', 'updated_at', 'timestamp');" ;;
 	*) die "unknown variant $1 (known: $ALL_VARIANTS)" ;;
 	esac
@@ -113,16 +114,27 @@ variant_set() {
 	esac
 }
 
+# what the variant's UPDATE adds to its WHERE clause: the ORM's statement of
+# the version it read, which a strict table accepts (every row has version 1)
+variant_where() {
+	case $1 in
+	plain_where | occ_strict_where) echo "version = 1" ;;
+	*) echo "true" ;;
+	esac
+}
+
 variant_label() {
 	case $1 in
 	plain) echo "plain, no trigger" ;;
 	plain_stated) echo "plain, SET also version = version" ;;
+	plain_where) echo "plain, WHERE also version = 1" ;;
 	floor) echo "suppress_redundant_updates_trigger (floor)" ;;
 	floor_again) echo "the same floor, run again" ;;
 	moddatetime) echo "contrib moddatetime(updated_at)" ;;
 	plpgsql) echo "PL/pgSQL check-and-bump trigger" ;;
 	occ_lax) echo "occ integer, lax, version not stated" ;;
 	occ_stated) echo "occ integer, stated (version = version)" ;;
+	occ_strict_where) echo "occ integer, strict, stated in WHERE (version = 1)" ;;
 	occ_timestamp) echo "occ timestamp, lax, not stated" ;;
 	esac
 }
@@ -131,7 +143,7 @@ variant_label() {
 # that did not fire would look cheap.
 variant_check() {
 	case $1 in
-	plain | plain_stated | floor | floor_again) echo "version = 1 AND updated_at = '2026-01-01 00:00:00+00'" ;;
+	plain | plain_stated | plain_where | floor | floor_again) echo "version = 1 AND updated_at = '2026-01-01 00:00:00+00'" ;;
 	moddatetime | occ_timestamp) echo "version = 1 AND updated_at > '2026-01-01 00:00:00+00'" ;;
 	*) echo "version = 2 AND updated_at = '2026-01-01 00:00:00+00'" ;;
 	esac
@@ -214,7 +226,13 @@ count_of() { cat "$WORK/cg/$1.$2.$3.total"; } # SCENARIO VARIANT ROWS
 # without a trigger, so its overhead is taken over plain_stated when that
 # was run.
 baseline_of() {
-	if [ "$1" = occ_stated ] && has plain_stated; then echo plain_stated; else echo plain; fi
+	if [ "$1" = occ_stated ] && has plain_stated; then
+		echo plain_stated
+	elif [ "$1" = occ_strict_where ] && has plain_where; then
+		echo plain_where
+	else
+		echo plain
+	fi
 }
 
 # ratios_table WITH_MARGINAL: the ratios the issue sets targets for, from

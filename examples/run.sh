@@ -1,21 +1,24 @@
 #!/bin/sh
 # examples/run.sh -- run the client examples as tests against a running server.
 #
-# Each example (python, java, node, activerecord, hibernate) is a real client
-# program that plays a lost update against occ and exits non-zero if anything
-# does not happen as it says.  This script installs what they need if it is
-# missing (Debian's python3-psycopg, a JDK and the PostgreSQL JDBC driver,
-# ruby-activerecord and ruby-pg, libhibernate3-java and libjavassist-java;
-# node-postgres from the npm registry into examples/node), runs each one,
-# and prints "example NAME ... ok" or "... FAILED" followed by the
-# program's output, then "examples: N passed, M failed".  Exits non-zero if any failed.
+# Each example (python, java, node; the ORMs sequelize, typeorm,
+# activerecord, hibernate) is a real client program that plays a lost update
+# against occ and exits non-zero if anything does not happen as it says.
+# This script installs what they need if it is missing (Debian's
+# python3-psycopg, a JDK and the PostgreSQL JDBC driver, ruby-activerecord
+# and ruby-pg, libhibernate3-java and libjavassist-java; node-postgres,
+# Sequelize and TypeORM from the npm registry into examples/node,
+# examples/sequelize, examples/typeorm, at the versions their
+# package-lock.json pins), runs each one, and prints
+# "example NAME ... ok" or "... FAILED" followed by the program's output,
+# then "examples: N passed, M failed".  Exits non-zero if any failed.
 #
 # The server: PGHOST, PGPORT, PGUSER, PGDATABASE (and PGPASSWORD if needed),
 # as for psql; occ must be installed on it (the examples run
 # CREATE EXTENSION IF NOT EXISTS occ).  pgJDBC cannot reach a unix socket,
 # so the java and hibernate examples use OCC_TCP_HOST and OCC_TCP_PORT if
-# set, else PGHOST and PGPORT, which must then name a TCP host; node uses
-# them too.
+# set, else PGHOST and PGPORT, which must then name a TCP host; the node ones
+# use them too.
 #
 #   sh examples/run.sh              # every example
 #   sh examples/run.sh python node  # some of them
@@ -54,7 +57,7 @@ need() {
     java)
         command -v javac >/dev/null 2>&1 || APT_MISSING="$APT_MISSING default-jdk-headless"
         [ -f "$JDBC_JAR" ] || APT_MISSING="$APT_MISSING libpostgresql-jdbc-java" ;;
-    node)
+    node | sequelize | typeorm)
         command -v npm >/dev/null 2>&1 || APT_MISSING="$APT_MISSING nodejs npm" ;;
     activerecord)
         "$RUBY" -e 'require "active_record"; require "pg"' 2>/dev/null ||
@@ -76,13 +79,17 @@ install_missing() {
             as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $APT_MISSING; } \
             >"$WORK/apt.log" 2>&1 || { cat "$WORK/apt.log"; exit 1; }
     fi
-    case " $* " in
-    *" node "*)
-        if [ ! -d "$HERE/node/node_modules/pg" ]; then
-            (cd "$HERE/node" && npm install --no-audit --no-fund) >"$WORK/npm.log" 2>&1 ||
+    for name; do
+        case $name in
+        node) module=pg ;;
+        sequelize | typeorm) module=$name ;;
+        *) continue ;;
+        esac
+        if [ ! -d "$HERE/$name/node_modules/$module" ]; then
+            (cd "$HERE/$name" && npm install --no-audit --no-fund) >"$WORK/npm.log" 2>&1 ||
                 { cat "$WORK/npm.log"; exit 1; }
-        fi ;;
-    esac
+        fi
+    done
 }
 
 # The command that runs one example; prints its output.
@@ -100,6 +107,8 @@ run_example() {
             -cp "$JDBC_JAR:$WORK/classes" LostUpdate ;;
     node)
         PGHOST=$TCP_HOST PGPORT=$TCP_PORT timeout "$TIMEOUT" node "$HERE/node/lost_update.js" ;;
+    sequelize | typeorm)
+        PGHOST=$TCP_HOST PGPORT=$TCP_PORT timeout "$TIMEOUT" node "$HERE/$1/optimistic_lock.js" ;;
     activerecord)
         timeout "$TIMEOUT" "$RUBY" "$HERE/activerecord/lost_update.rb" ;;
     hibernate)
@@ -110,13 +119,14 @@ run_example() {
             java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
             -cp "$HIBERNATE_CP:$WORK/hibernate-classes" LostUpdate ;;
     *)
-        echo "no such example: $1 (python, java, node, activerecord, hibernate)"; return 1 ;;
+        echo "no such example: $1 (python, java, node, sequelize, typeorm, activerecord, hibernate)"
+        return 1 ;;
     esac
 }
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-[ $# -gt 0 ] || set -- python java node activerecord hibernate
+[ $# -gt 0 ] || set -- python java node sequelize typeorm activerecord hibernate
 for name; do need "$name"; done
 install_missing "$@"
 

@@ -250,6 +250,28 @@ ALTER EVENT TRIGGER occ_ddl_guard ENABLE;
 SELECT occ.check_version(); \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM misuse ORDER BY id;
 
+-- ==== occ.enable says which column it used, and warns of quoted names ====
+CREATE TABLE orm_rows (id int PRIMARY KEY, lock_version int NOT NULL DEFAULT 0,
+                       "updatedAt" timestamptz NOT NULL DEFAULT now());
+-- an existing column is adopted
+SELECT occ.enable('orm_rows', 'lock_version');
+SELECT occ.disable('orm_rows');
+-- a typo adds a column: the NOTICE says so
+SELECT occ.enable('orm_rows', 'lock_verison');
+SELECT occ.disable('orm_rows', drop_column => true);
+-- a name that differs from a column only by case, as an unquoted
+-- identifier would fold it
+SELECT occ.enable('orm_rows', 'updatedat', 'timestamp');
+SELECT occ.disable('orm_rows', drop_column => true);
+-- a name quoted as in SQL
+SELECT occ.enable('orm_rows', '"updatedAt"', 'timestamp');
+SELECT occ.disable('orm_rows', drop_column => true);
+-- the name as it is
+SELECT occ.enable('orm_rows', 'updatedAt', 'timestamp');
+SELECT attname FROM pg_attribute WHERE attrelid = 'orm_rows'::regclass AND attnum > 0 AND NOT attisdropped
+ORDER BY attnum;
+
+DROP TABLE orm_rows;
 DROP VIEW accounts_view;
 DROP MATERIALIZED VIEW accounts_mv;
 DROP TABLE accounts, trades, adopt_int2, adopt_int4, adopt_int8, adopt_ts, adopt_tstz,

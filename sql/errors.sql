@@ -40,14 +40,14 @@ EXCEPTION WHEN OTHERS THEN
                       ('column_name', col), ('message', msg);
 END
 $$;
-SELECT * FROM try_write('UPDATE bank.accounts SET balance = 1, row_version = 7 WHERE id = 1');
+SELECT * FROM try_write('UPDATE bank.accounts SET balance = 1, row_version = 0 WHERE id = 1');
 SELECT * FROM try_write('UPDATE bank.accounts SET balance = 1 WHERE id = 1');
 SELECT * FROM try_write('DELETE FROM bank.accounts WHERE id = 1');
 SELECT * FROM try_write($$SET LOCAL occ.if_match = '"1"'; DELETE FROM bank.accounts WHERE id = 1$$);
 -- generic retry logic keys on class 40: a stale write is one of them
 DO $$
 BEGIN
-  UPDATE bank.accounts SET balance = 1, row_version = 7 WHERE id = 1;
+  UPDATE bank.accounts SET balance = 1, row_version = 0 WHERE id = 1;
 EXCEPTION WHEN transaction_rollback THEN
   RAISE NOTICE 'caught as transaction_rollback (class 40): %', SQLSTATE;
 END

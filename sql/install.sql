@@ -40,7 +40,7 @@ ALTER SCHEMA occ RENAME TO occ_moved; \echo :LAST_ERROR_SQLSTATE
 CREATE TABLE dbowner_items (id int PRIMARY KEY, qty int);
 INSERT INTO dbowner_items VALUES (1, 10);
 SELECT occ.enable('dbowner_items');
-UPDATE dbowner_items SET qty = 11, version = 5 WHERE id = 1; \echo :LAST_ERROR_SQLSTATE
+UPDATE dbowner_items SET qty = 11, version = 0 WHERE id = 1; \echo :LAST_ERROR_SQLSTATE
 DROP TABLE dbowner_items;
 RESET ROLE;
 

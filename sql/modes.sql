@@ -17,10 +17,9 @@ UPDATE items SET qty = 12, version = 2 WHERE id = 1;
 -- the version read + 1 (3 + 1), as ORMs send it
 UPDATE items SET qty = 13, version = 4 WHERE id = 1;
 SELECT id, qty, version FROM items ORDER BY id;
--- stale: an older version, a version from the future, read + 2
+-- stale: older versions (a value past read + 1 is a proposal, see proposals)
 UPDATE items SET qty = 99, version = 3 WHERE id = 1; \echo :LAST_ERROR_SQLSTATE
-UPDATE items SET qty = 99, version = 7 WHERE id = 1; \echo :LAST_ERROR_SQLSTATE
-UPDATE items SET qty = 99, version = 6 WHERE id = 1; \echo :LAST_ERROR_SQLSTATE
+UPDATE items SET qty = 99, version = 1 WHERE id = 1; \echo :LAST_ERROR_SQLSTATE
 SELECT id, qty, version FROM items ORDER BY id;
 -- SET version = version states the current version: it opts out
 UPDATE items SET qty = 14, version = version WHERE id = 1;
@@ -50,8 +49,8 @@ SELECT id, qty, version FROM items ORDER BY id;
 SELECT occ.set_mode('items', 'none');
 UPDATE items SET qty = 30 WHERE id = 1;
 UPDATE items SET qty = 31, version = 1 WHERE id = 1;
--- the version advances from the row's own, whatever was assigned
-UPDATE items SET qty = 32, version = 1000 WHERE id = 1;
+-- the version advances from the row's own, whatever older value was assigned
+UPDATE items SET qty = 32, version = 2 WHERE id = 1;
 SELECT id, qty, version FROM items ORDER BY id;
 
 -- ==== occ.default_mode, for tables whose mode is NULL ====

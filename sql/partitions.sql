@@ -121,8 +121,8 @@ SELECT part_try($$UPDATE part_orders SET amount = 0, version = 1 WHERE id = 2$$)
 SELECT part_try($$UPDATE part_orders SET amount = 0, version = 1 WHERE id = 3$$);
 SELECT part_try($$UPDATE part_orders SET amount = 0, version = 1 WHERE id = 4$$);
 -- ...and on the partitions themselves.
-SELECT part_try($$UPDATE part_orders_asia SET amount = 0, version = 5 WHERE id = 3$$);
-SELECT part_try($$UPDATE part_orders_latam SET amount = 0, version = 5 WHERE id = 4$$);
+SELECT part_try($$UPDATE part_orders_asia SET amount = 0, version = 0 WHERE id = 3$$);
+SELECT part_try($$UPDATE part_orders_latam SET amount = 0, version = 0 WHERE id = 4$$);
 SET occ.if_match = '"5"';
 SELECT part_try($$DELETE FROM part_orders WHERE id = 4$$);
 RESET occ.if_match;

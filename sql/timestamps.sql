@@ -34,12 +34,13 @@ SELECT updated_at > :'read_version' AS advanced FROM trades WHERE id = 1;
 \set VERBOSITY sqlstate
 UPDATE trades SET qty = 1, updated_at = :'read_version' WHERE id = 1;
 \set VERBOSITY default
--- timestamp versions have no "read + 1" convention
+-- timestamp versions have no "read + 1" convention: a later time is a
+-- proposal, which the row takes (an ORM stamping updated_at; see proposals)
 SELECT updated_at AS read_version FROM trades WHERE id = 1 \gset
-\set VERBOSITY sqlstate
 UPDATE trades SET qty = 1, updated_at = :'read_version'::timestamptz + interval '1 microsecond'
  WHERE id = 1;
-\set VERBOSITY default
+SELECT updated_at = :'read_version'::timestamptz + interval '1 microsecond' AS proposal_kept
+FROM trades WHERE id = 1;
 
 -- ==== occ.if_match with a timestamp: a literal, or an entity tag ====
 SELECT set_config('occ.if_match', updated_at::text, false) IS NOT NULL AS set

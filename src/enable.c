@@ -222,6 +222,61 @@ refuse_protected_partitions(Relation rel, const char *schema,
 }
 
 /*
+ * A column of rel whose name differs from "name" only by case, or NULL: a
+ * name passed as the identifier was written in SQL, quoted or not, is not
+ * the name it stands for.
+ */
+static char *
+column_differing_by_case(Relation rel, const char *name)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+
+		if (!attr->attisdropped &&
+			pg_strcasecmp(NameStr(attr->attname), name) == 0 &&
+			strcmp(NameStr(attr->attname), name) != 0)
+			return pstrdup(NameStr(attr->attname));
+	}
+	return NULL;
+}
+
+/*
+ * Say which column occ.enable made the version column: a new column may be
+ * a typo, or a name quoted as if it were SQL.
+ */
+static void
+report_version_column(Oid relid, const char *relname, const char *column,
+					  bool added, const char *case_twin)
+{
+	AttrNumber	attnum = get_attnum(relid, column);
+	char	   *type = format_type_be(get_atttype(relid, attnum));
+
+	if (!added)
+		ereport(NOTICE,
+				(errmsg("using existing column \"%s\" of type %s as the version column of relation \"%s\"",
+						column, type, relname)));
+	else if (case_twin != NULL)
+		ereport(NOTICE,
+				(errmsg("added version column \"%s\" of type %s to relation \"%s\"",
+						column, type, relname),
+				 errhint("Relation \"%s\" has a column \"%s\": column names are matched exactly, case included. To use that column, call occ.disable() with drop_column => true, then occ.enable() with '%s'.",
+						 relname, case_twin, case_twin)));
+	else if (strchr(column, '"') != NULL)
+		ereport(NOTICE,
+				(errmsg("added version column \"%s\" of type %s to relation \"%s\"",
+						column, type, relname),
+				 errhint("The name contains a double quote: occ.enable() takes the column name as it is, not quoted as in SQL. To fix it, call occ.disable() with drop_column => true, then occ.enable() with the name without quotes.")));
+	else
+		ereport(NOTICE,
+				(errmsg("added version column \"%s\" of type %s to relation \"%s\"",
+						column, type, relname)));
+}
+
+/*
  * occ.enable(tbl regclass, version_column name, kind text, mode text)
  */
 Datum
@@ -234,6 +289,7 @@ occ_enable(PG_FUNCTION_ARGS)
 	OccTableInfo	info;
 	AttrNumber	attnum = InvalidAttrNumber;
 	bool		needs_not_null = false;
+	char	   *case_twin = NULL;
 
 	require_argument(fcinfo, 0, "tbl");
 	require_argument(fcinfo, 1, "version_column");
@@ -263,6 +319,8 @@ occ_enable(PG_FUNCTION_ARGS)
 			occ_check_version_column(rel, attnum, settings.kind, OCC_COLUMN_ADOPTED);
 			needs_not_null = !TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attnotnull;
 		}
+		else
+			case_twin = column_differing_by_case(rel, settings.version_column);
 		refuse_other_writers(rel, settings.version_column);
 		refuse_protected_partitions(rel, occ_schema_name(fcinfo),
 									settings.version_column);
@@ -324,6 +382,8 @@ occ_enable(PG_FUNCTION_ARGS)
 	}
 
 	occ_create_trigger(occ_schema_name(fcinfo), &info, OCC_TRIGGER_NAME, &settings);
+	report_version_column(info.relid, info.name, settings.version_column,
+						  attnum == InvalidAttrNumber, case_twin);
 	PG_RETURN_VOID();
 }
 

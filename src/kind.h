@@ -69,6 +69,15 @@ typedef struct OccKindOps
 	 */
 	bool		(*states_current) (OccVersion assigned, OccVersion current);
 
+	/*
+	 * Is an assigned value one that nobody could have read, because it lies
+	 * beyond the current version and every value it may take next?  Then
+	 * it is not a statement but a proposal: the application chooses the
+	 * next version (an ORM's updated_at, an application's version jump),
+	 * and the row takes it.
+	 */
+	bool		(*proposes) (OccVersion assigned, OccVersion current);
+
 	/* the version after "current"; an error if there is none */
 	OccVersion	(*next) (OccVersion current, const OccVersionColumn *column);
 

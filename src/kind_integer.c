@@ -26,6 +26,13 @@ integer_states_current(OccVersion assigned, OccVersion current)
 	return current.counter < PG_INT64_MAX && assigned.counter == current.counter + 1;
 }
 
+/* Beyond the version read + 1: a jump the application chose. */
+static bool
+integer_proposes(OccVersion assigned, OccVersion current)
+{
+	return current.counter < PG_INT64_MAX && assigned.counter > current.counter + 1;
+}
+
 /* Largest value an integer version column of type typid can hold. */
 static int64
 integer_type_max(Oid typid)
@@ -81,6 +88,7 @@ const OccKindOps occ_integer_kind = {
 	.to_datum = occ_counter_to_version_datum,
 	.equal = occ_counter_equal,
 	.states_current = integer_states_current,
+	.proposes = integer_proposes,
 	.next = integer_next,
 	.print = integer_print,
 	.etag = integer_etag,

@@ -42,6 +42,17 @@ timestamp_states_current(OccVersion assigned, OccVersion current)
 	return false;
 }
 
+/*
+ * A finite time later than the version: the time an ORM stamps on the row
+ * it saves (updated_at).  Infinity is never proposed: no version could
+ * follow it.
+ */
+static bool
+timestamp_proposes(OccVersion assigned, OccVersion current)
+{
+	return !TIMESTAMP_NOT_FINITE(assigned.counter) && assigned.counter > current.counter;
+}
+
 /* Round a timestamp to the column's declared precision, as a cast would. */
 static Timestamp
 round_to_typmod(Timestamp ts, int32 typmod)
@@ -148,6 +159,7 @@ const OccKindOps occ_timestamp_kind = {
 	.to_datum = occ_counter_to_version_datum,
 	.equal = occ_counter_equal,
 	.states_current = timestamp_states_current,
+	.proposes = timestamp_proposes,
 	.next = timestamp_next,
 	.print = timestamp_print,
 	.etag = timestamp_etag,

@@ -162,11 +162,14 @@ occ_build_stale_report(OccReport *report, Relation rel, HeapTuple oldtuple,
  * by_trigger says that a statement run by a trigger wrote the row:
  * occ.if_match is not applied to such rows (see row_writer() in
  * trigger.c), so the hint names what such a statement can do instead.
+ * where_unseen says that the statement began before occ was loaded in the
+ * session, so that a version in its WHERE clause could not be seen (see
+ * where_clause.c): the hint says how to load occ earlier.
  */
 void
 occ_build_missing_report(OccReport *report, Relation rel,
 						 AttrNumber version_attnum, bool is_delete,
-						 bool by_trigger)
+						 bool by_trigger, bool where_unseen)
 {
 	memset(report, 0, sizeof(OccReport));
 	report->refusal = OCC_REFUSAL_MISSING;
@@ -174,6 +177,7 @@ occ_build_missing_report(OccReport *report, Relation rel,
 	report->version_attnum = version_attnum;
 	report->is_delete = is_delete;
 	report->by_trigger = by_trigger;
+	report->where_unseen = where_unseen;
 }
 
 /* The SQLSTATE of a report, in the session's error style. */
@@ -205,16 +209,20 @@ missing_hint(const OccReport *report)
 	const char *column = NameStr(TupleDescAttr(RelationGetDescr(report->rel),
 											   report->version_attnum - 1)->attname);
 
+	if (report->where_unseen)
+		return errhint("The statement began before occ was loaded in this session, so a version required by its WHERE clause could not be seen; set session_preload_libraries = 'occ' to load occ when sessions start.");
 	if (report->by_trigger)
 	{
 		if (report->is_delete)
-			return errhint("Delete the row through occ.delete() with the version it has, or with * to delete whatever the version.");
-		return errhint("Assign the version to column \"%s\" in the trigger's UPDATE, or update the row through occ.update().",
+			return errhint("Require the version in the WHERE clause of the trigger's DELETE (\"%s\" = ...), or delete the row through occ.delete().",
+						   column);
+		return errhint("Require the version in the WHERE clause of the trigger's UPDATE (\"%s\" = ...), assign it to the column, or update the row through occ.update().",
 					   column);
 	}
 	if (report->is_delete)
-		return errhint("Set occ.if_match to the version you read, or to * to delete whatever the version.");
-	return errhint("Assign the version you read to column \"%s\" in the UPDATE, or set occ.if_match.",
+		return errhint("Require the version you read in the WHERE clause (\"%s\" = ...), or set occ.if_match to it, or to * to delete whatever the version.",
+					   column);
+	return errhint("Require the version you read in the WHERE clause (\"%s\" = ...), assign it to the column, or set occ.if_match.",
 				   column);
 }
 
@@ -267,11 +275,12 @@ occ_report_stale(Relation rel, HeapTuple oldtuple, AttrNumber version_attnum,
 /* Raise 23V01 (or PT428). */
 void
 occ_report_missing(Relation rel, AttrNumber version_attnum, bool is_delete,
-				   bool by_trigger)
+				   bool by_trigger, bool where_unseen)
 {
 	OccReport	report;
 
-	occ_build_missing_report(&report, rel, version_attnum, is_delete, by_trigger);
+	occ_build_missing_report(&report, rel, version_attnum, is_delete, by_trigger,
+							 where_unseen);
 	occ_emit_report(&report, ERROR);
 	pg_unreachable();
 }

@@ -45,6 +45,7 @@ typedef struct OccReport
 	bool		is_delete;
 	OccStatedBy stated_by;		/* stale: where the stated version came from */
 	bool		by_trigger;		/* missing: a trigger's statement wrote it */
+	bool		where_unseen;	/* missing: its WHERE clause was not seen */
 	char	   *key;			/* "(id)=(1)", or NULL if not to be shown */
 	bool		show_versions;	/* may the user see the versions? */
 	char	   *current;		/* stale: printed versions */
@@ -57,7 +58,7 @@ extern void occ_build_stale_report(OccReport *report, Relation rel,
 								   const char *current, const char *expected);
 extern void occ_build_missing_report(OccReport *report, Relation rel,
 									 AttrNumber version_attnum, bool is_delete,
-									 bool by_trigger);
+									 bool by_trigger, bool where_unseen);
 extern void occ_emit_report(const OccReport *report, int elevel);
 
 /* Build and raise, for the refusals that never return. */
@@ -69,7 +70,8 @@ OCC_NORETURN extern void occ_report_stale(Relation rel, HeapTuple oldtuple,
 OCC_NORETURN extern void occ_report_missing(Relation rel,
 											AttrNumber version_attnum,
 											bool is_delete,
-											bool by_trigger) OCC_NORETURN_AFTER;
+											bool by_trigger,
+											bool where_unseen) OCC_NORETURN_AFTER;
 OCC_NORETURN extern void occ_report_bad_if_match(const char *text,
 												 OccStatedBy source,
 												 const char *detail) OCC_NORETURN_AFTER;

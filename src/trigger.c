@@ -23,12 +23,16 @@
  *
  *	UPDATE	If the statement assigned the version column, its value is the
  *			version the writer read (the kind decides what else states it:
- *			for integers, the read version + 1 of the ORM convention).
- *			Otherwise occ.if_match, if set, states it.  A stated version
- *			that is not the row's current one fails with 40V01; a write
- *			that states nothing fails with 23V01 on a strict table.  Then
- *			the version advances, as the table's kind advances it.
- *	DELETE	Checked against occ.if_match the same way.
+ *			for integers, the read version + 1 of the ORM convention).  A
+ *			value past any the row could have had is a proposal: the row
+ *			takes it, and the write states nothing by it.  Otherwise
+ *			occ.if_match, if set, states it.  A stated version that is not
+ *			the row's current one fails with 40V01.  A write that states
+ *			nothing that way fails with 23V01 on a strict table, unless its
+ *			WHERE clause requires the version (where_clause.c): then the
+ *			executor has already checked it.  Then the version advances, as
+ *			the table's kind advances it, or takes the proposed value.
+ *	DELETE	Checked against occ.if_match and the WHERE clause the same way.
  *
  * Whose rows are held to what (see row_writer()): occ.if_match applies to
  * the rows of the statement the client sent; statements run by triggers
@@ -71,6 +75,7 @@
 #include "report.h"
 #include "settings.h"
 #include "trigger.h"
+#include "where_clause.h"
 #include "wrappers.h"
 
 PG_FUNCTION_INFO_V1(occ_check_version);
@@ -105,6 +110,10 @@ typedef struct OccStatementState
 
 	bool		moved_row_valid;	/* set by an UPDATE of a partition row */
 	ItemPointerData moved_row;	/* that row */
+
+	/* does the WHERE clause state the version?  see where_stated() */
+	bool		where_clause_read;
+	OccWhereClause where_clause;
 } OccStatementState;
 
 /*
@@ -192,6 +201,38 @@ if_match_for(OccStatementState *state, MemoryContext statement_cxt)
 }
 
 /*
+ * Does the statement require the version in its WHERE clause (see
+ * where_clause.c)?  Asked only when the answer matters -- a write that
+ * states its version in no other way, to a strict table -- and then once
+ * per statement: the plan does not change while it runs.
+ */
+static OccWhereClause
+where_stated(OccStatementState *state, FunctionCallInfo fcinfo, Relation rel)
+{
+	if (!state->where_clause_read)
+	{
+		state->where_clause = occ_where_clause(fcinfo, rel, state->table->attnum);
+		state->where_clause_read = true;
+	}
+	return state->where_clause;
+}
+
+/*
+ * Refuse a write to a strict table that states its version in no way: not
+ * in the SET list, not through occ.if_match, not in the WHERE clause.
+ */
+static void
+require_where_clause(OccStatementState *state, FunctionCallInfo fcinfo,
+					 Relation rel, bool is_delete, bool by_trigger)
+{
+	OccWhereClause where = where_stated(state, fcinfo, rel);
+
+	if (where != OCC_WHERE_STATES)
+		occ_report_missing(rel, state->table->attnum, is_delete, by_trigger,
+						   where == OCC_WHERE_UNSEEN);
+}
+
+/*
  * pg_trigger_depth(), without going through SQL.  Inside occ's own trigger
  * it is at least 1: the rows of a statement that no trigger ran have depth
  * 1, rows written by a statement that a trigger ran have more.
@@ -265,7 +306,7 @@ checked_for_wrapper(const OccProtectedTable *table, OccMode mode, Relation rel,
 	{
 		case OCC_IF_MATCH_UNSET:
 			if (mode == OCC_MODE_STRICT)
-				occ_report_missing(rel, table->attnum, is_delete, false);
+				occ_report_missing(rel, table->attnum, is_delete, false, false);
 			break;
 		case OCC_IF_MATCH_ANY:
 			break;
@@ -307,11 +348,12 @@ column_assigned(const Bitmapset *updatedcols, int member)
 }
 
 /*
- * Check a write that did not assign the version column against
- * occ.if_match.  "current" is the row's version.
+ * Check a write that did not state its version in the SET list against
+ * occ.if_match, and a write to a strict table that states it nowhere else
+ * against its WHERE clause.  "current" is the row's version.
  */
 static void
-check_if_match(OccStatementState *state, MemoryContext statement_cxt,
+check_if_match(OccStatementState *state, FunctionCallInfo fcinfo,
 			   OccMode mode, Relation rel, HeapTuple oldtuple,
 			   OccVersion current, bool is_delete)
 {
@@ -326,17 +368,17 @@ check_if_match(OccStatementState *state, MemoryContext statement_cxt,
 			return;
 		case ROW_WRITER_TRIGGER:
 			if (mode == OCC_MODE_STRICT)
-				occ_report_missing(rel, table->attnum, is_delete, true);
+				require_where_clause(state, fcinfo, rel, is_delete, true);
 			return;
 	}
 
-	if_match_for(state, statement_cxt);
+	if_match_for(state, fcinfo->flinfo->fn_mcxt);
 
 	switch (state->if_match_form)
 	{
 		case OCC_IF_MATCH_UNSET:
 			if (mode == OCC_MODE_STRICT)
-				occ_report_missing(rel, table->attnum, is_delete, false);
+				require_where_clause(state, fcinfo, rel, is_delete, false);
 			return;
 		case OCC_IF_MATCH_ANY:
 			return;
@@ -367,11 +409,14 @@ version_of(const OccProtectedTable *table, Datum value)
 /*
  * Check an UPDATE that assigned the version column: the assigned value is
  * the version the writer read, or another value the kind takes as stating
- * it.
+ * it.  Returns false for those.  A value that nobody could have read, past
+ * the current version, is a proposal: returns true, with the value in
+ * *proposed, and the write has stated nothing.  Any other value is stale.
  */
-static void
+static bool
 check_assigned(const OccProtectedTable *table, Relation rel,
-			   HeapTuple oldtuple, Datum value, bool isnull, OccVersion current)
+			   HeapTuple oldtuple, Datum value, bool isnull, OccVersion current,
+			   OccVersion *proposed)
 {
 	const OccKindOps *kind = table->settings.kind;
 	OccVersion	stated;
@@ -387,7 +432,12 @@ check_assigned(const OccProtectedTable *table, Relation rel,
 	if ((likely(kind->is_counter) ? stated.counter == current.counter :
 		 kind->equal(stated, current)) ||
 		kind->states_current(stated, current))
-		return;
+		return false;
+	if (kind->proposes(stated, current))
+	{
+		*proposed = stated;
+		return true;
+	}
 
 	occ_report_stale(rel, oldtuple, table->attnum, false, OCC_STATED_IN_UPDATE,
 					 kind->print(current, table->column.typid),
@@ -587,8 +637,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 			!(occ_wrapper_statement != NULL &&
 			  checked_for_wrapper(table, mode, rel, oldtuple, current, true)) &&
 			!nothing_stated_or_required(mode))
-			check_if_match(state, fcinfo->flinfo->fn_mcxt, mode, rel, oldtuple,
-						   current, true);
+			check_if_match(state, fcinfo, mode, rel, oldtuple, current, true);
 		return PointerGetDatum(oldtuple);
 	}
 	else
@@ -596,32 +645,45 @@ occ_check_version(PG_FUNCTION_ARGS)
 		HeapTuple	newtuple = trigdata->tg_newtuple;
 		AttrNumber	attnum = table->attnum;
 		char	   *field = version_in_place(table, trigdata);
+		bool		checked;
+		bool		proposal = false;
 		OccVersion	next;
 		Datum		next_datum;
 		bool		next_isnull = false;
 		int			replaced;
 
-		if (mode != OCC_MODE_NONE &&
-			!(occ_wrapper_statement != NULL &&
-			  checked_for_wrapper(table, mode, rel, oldtuple, current, false)))
-		{
-			if (column_assigned(trigdata->tg_updatedcols,
-								attnum - FirstLowInvalidHeapAttributeNumber))
-			{
-				Datum		stated;
-				bool		stated_isnull = false;
+		/* nothing to check, or checked against a wrapper's if_match */
+		checked = mode == OCC_MODE_NONE ||
+			(occ_wrapper_statement != NULL &&
+			 checked_for_wrapper(table, mode, rel, oldtuple, current, false));
 
-				if (field != NULL)
-					stated = fetch_att(field, true, table->typlen);
-				else
-					stated = heap_getattr(newtuple, attnum, RelationGetDescr(rel),
-										  &stated_isnull);
-				check_assigned(table, rel, oldtuple, stated, stated_isnull, current);
+		if (column_assigned(trigdata->tg_updatedcols,
+							attnum - FirstLowInvalidHeapAttributeNumber))
+		{
+			Datum		assigned;
+			bool		assigned_isnull = false;
+
+			if (field != NULL)
+				assigned = fetch_att(field, true, table->typlen);
+			else
+				assigned = heap_getattr(newtuple, attnum, RelationGetDescr(rel),
+										&assigned_isnull);
+			if (!checked)
+				proposal = check_assigned(table, rel, oldtuple, assigned,
+										  assigned_isnull, current, &next);
+			else if (!assigned_isnull)
+			{
+				/* a proposal is kept in every mode */
+				next = version_of(table, assigned);
+				proposal = table->settings.kind->proposes(next, current);
 			}
-			else if (!nothing_stated_or_required(mode))
-				check_if_match(state, fcinfo->flinfo->fn_mcxt, mode, rel, oldtuple,
-							   current, false);
+
+			/* a proposal states nothing: look for a statement elsewhere */
+			if (proposal && !checked && !nothing_stated_or_required(mode))
+				check_if_match(state, fcinfo, mode, rel, oldtuple, current, false);
 		}
+		else if (!checked && !nothing_stated_or_required(mode))
+			check_if_match(state, fcinfo, mode, rel, oldtuple, current, false);
 
 		if (rel->rd_rel->relispartition)
 		{
@@ -629,7 +691,8 @@ occ_check_version(PG_FUNCTION_ARGS)
 			state->moved_row_valid = true;
 		}
 
-		next = next_version(table, current);
+		if (!proposal)
+			next = next_version(table, current);
 
 		/* the ETag describes a row of the client's own statement */
 		if (occ_error_style == OCC_ERROR_STYLE_HTTP && occ_trigger_depth() <= 1)
