@@ -253,7 +253,7 @@ begin
   SQL
   conn.execute(<<~SQL)
     CREATE TABLE #{NOTES} (id bigserial PRIMARY KEY, body text NOT NULL,
-      created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)
+      created_at timestamptz(6) NOT NULL, updated_at timestamptz(6) NOT NULL)
   SQL
   conn.execute("SELECT occ.enable('#{ACCOUNTS}', 'lock_version')")
   conn.execute("SELECT occ.enable('#{NOTES}', 'updated_at', 'timestamp')")
