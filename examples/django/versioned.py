@@ -258,6 +258,10 @@ def accounts(raw, mode):
             with connections[obj._state.db].cursor() as cur:
                 cur.execute("SELECT set_config('occ.if_match', %s, true)", [f'"{read}"'])
             return obj.delete()
+    if mode == "strict":
+        expect_error("strict: a plain delete() states no version",
+                     b.delete, django.db.IntegrityError, "23V01")
+        say(f"    sent: {sent('DELETE', 'bob')}")
     expect_error(f"e. Bob's delete() with his ETag \"{b.version}\" -> StaleObjectError",
                  lambda: delete_if_match(b, b.version), StaleObjectError)
     say(f"    sent: {sent('DELETE', 'bob')}")
