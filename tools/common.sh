@@ -11,7 +11,9 @@ PG_MAJOR=${PG_MAJOR:-15}
 PACKAGES="make gcc postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libipc-run-perl"
 # for the client examples (examples/run.sh; it installs node and npm
 # itself if the machine has none)
-EXAMPLE_PACKAGES="python3-psycopg default-jdk-headless libpostgresql-jdbc-java"
+EXAMPLE_PACKAGES="python3-psycopg default-jdk-headless libpostgresql-jdbc-java
+	python3-psycopg2 python3-sqlalchemy python3-django ruby-activerecord ruby-pg
+	libhibernate3-java libjavassist-java"
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 
 # Run a command as root: directly if we are root, else through sudo.
