@@ -70,6 +70,8 @@ typedef struct OccProtectedTable
 	AttrNumber	attnum;
 	int16		typlen;
 	char		typalign;
+	bool		is_partition;	/* rows may move to another partition */
+	bool		bigint_counter; /* an integer kind in a bigint: + 1 inline */
 
 	/*
 	 * Where to start looking for the version in a tuple without NULLs: the

@@ -111,6 +111,8 @@ typedef struct OccStatementState
 	bool		moved_row_valid;	/* set by an UPDATE of a partition row */
 	ItemPointerData moved_row;	/* that row */
 
+	OccVersion	proposed;		/* see check_assigned_column() */
+
 	/* does the WHERE clause state the version?  see where_stated() */
 	bool		where_clause_read;
 	OccWhereClause where_clause;
@@ -445,6 +447,45 @@ check_assigned(const OccProtectedTable *table, Relation rel,
 }
 
 /*
+ * The UPDATE assigned the version column (found in place at "field", or
+ * NULL).  Check the value, unless the row is already "checked" (mode none,
+ * or a wrapper's row), and return whether it is a proposal, with the
+ * proposed version in state->proposed: a proposal is kept in every mode, and
+ * states nothing, so the write must state its version in another way.
+ * Out of line: most UPDATEs do not assign the version.
+ */
+static pg_noinline bool
+check_assigned_column(OccStatementState *state, FunctionCallInfo fcinfo,
+					  TriggerData *trigdata, char *field, OccMode mode,
+					  bool checked, OccVersion current)
+{
+	const OccProtectedTable *table = state->table;
+	Relation	rel = trigdata->tg_relation;
+	Datum		assigned;
+	bool		assigned_isnull = false;
+	bool		proposal = false;
+
+	if (field != NULL)
+		assigned = fetch_att(field, true, table->typlen);
+	else
+		assigned = heap_getattr(trigdata->tg_newtuple, table->attnum,
+								RelationGetDescr(rel), &assigned_isnull);
+	if (!checked)
+		proposal = check_assigned(table, rel, trigdata->tg_trigtuple, assigned,
+								  assigned_isnull, current, &state->proposed);
+	else if (!assigned_isnull)
+	{
+		state->proposed = version_of(table, assigned);
+		proposal = table->settings.kind->proposes(state->proposed, current);
+	}
+
+	if (proposal && !checked && !nothing_stated_or_required(mode))
+		check_if_match(state, fcinfo, mode, rel, trigdata->tg_trigtuple, current,
+					   false);
+	return proposal;
+}
+
+/*
  * Where the version starts in the tuple's data, or NULL if the tuple does
  * not hold it (a NULL, or a column added after the tuple was formed, whose
  * value lives in the catalog).  The same walk as the tuple deforming
@@ -554,7 +595,7 @@ next_version(const OccProtectedTable *table, OccVersion current)
 {
 	OccVersion	next;
 
-	if (table->column.typid == INT8OID && current.counter < PG_INT64_MAX)
+	if (table->bigint_counter && current.counter < PG_INT64_MAX)
 		next.counter = current.counter + 1;
 	else if (table->column.typid == TIMESTAMPTZOID && table->column.typmod < 0 &&
 			 !TIMESTAMP_NOT_FINITE(current.counter) &&
@@ -563,6 +604,37 @@ next_version(const OccProtectedTable *table, OccVersion current)
 	else
 		next = table->settings.kind->next(current, &table->column);
 	return next;
+}
+
+/* Is the trigger fired BEFORE ROW, for UPDATE or DELETE? */
+static inline bool
+fired_as_occ_trigger(TriggerEvent event)
+{
+	return TRIGGER_FIRED_BEFORE(event) && TRIGGER_FIRED_FOR_ROW(event) &&
+		(TRIGGER_FIRED_BY_UPDATE(event) || TRIGGER_FIRED_BY_DELETE(event));
+}
+
+/* Refuse a call that is not the one occ.enable's trigger makes; out of line. */
+static pg_noinline void
+refuse_trigger_protocol(FunctionCallInfo fcinfo)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" was not called by trigger manager",
+						"occ.check_version")));
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired BEFORE ROW",
+						"occ.check_version")));
+	ereport(ERROR,
+			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+			 errmsg("function \"%s\" must be fired for UPDATE or DELETE",
+					"occ.check_version")));
 }
 
 /*
@@ -582,23 +654,9 @@ occ_check_version(PG_FUNCTION_ARGS)
 	OccVersion	current;
 	bool		moved_row_valid;
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" was not called by trigger manager",
-						"occ.check_version")));
-	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" must be fired BEFORE ROW",
-						"occ.check_version")));
-	if (!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
-		!TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" must be fired for UPDATE or DELETE",
-						"occ.check_version")));
+	if (unlikely(!CALLED_AS_TRIGGER(fcinfo)) ||
+		unlikely(!fired_as_occ_trigger(trigdata->tg_event)))
+		refuse_trigger_protocol(fcinfo);
 
 	state = statement_state(fcinfo, trigdata);
 	table = state->table;
@@ -659,40 +717,18 @@ occ_check_version(PG_FUNCTION_ARGS)
 
 		if (column_assigned(trigdata->tg_updatedcols,
 							attnum - FirstLowInvalidHeapAttributeNumber))
-		{
-			Datum		assigned;
-			bool		assigned_isnull = false;
-
-			if (field != NULL)
-				assigned = fetch_att(field, true, table->typlen);
-			else
-				assigned = heap_getattr(newtuple, attnum, RelationGetDescr(rel),
-										&assigned_isnull);
-			if (!checked)
-				proposal = check_assigned(table, rel, oldtuple, assigned,
-										  assigned_isnull, current, &next);
-			else if (!assigned_isnull)
-			{
-				/* a proposal is kept in every mode */
-				next = version_of(table, assigned);
-				proposal = table->settings.kind->proposes(next, current);
-			}
-
-			/* a proposal states nothing: look for a statement elsewhere */
-			if (proposal && !checked && !nothing_stated_or_required(mode))
-				check_if_match(state, fcinfo, mode, rel, oldtuple, current, false);
-		}
+			proposal = check_assigned_column(state, fcinfo, trigdata, field, mode,
+											 checked, current);
 		else if (!checked && !nothing_stated_or_required(mode))
 			check_if_match(state, fcinfo, mode, rel, oldtuple, current, false);
 
-		if (rel->rd_rel->relispartition)
+		if (table->is_partition)
 		{
 			state->moved_row = oldtuple->t_self;
 			state->moved_row_valid = true;
 		}
 
-		if (!proposal)
-			next = next_version(table, current);
+		next = unlikely(proposal) ? state->proposed : next_version(table, current);
 
 		/* the ETag describes a row of the client's own statement */
 		if (occ_error_style == OCC_ERROR_STYLE_HTTP && occ_trigger_depth() <= 1)

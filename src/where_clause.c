@@ -68,8 +68,6 @@
 #include "postgres.h"
 
 #include "access/stratnum.h"
-#include "catalog/pg_am.h"
-#include "commands/defrem.h"
 #include "executor/executor.h"
 #include "lib/ilist.h"
 #include "nodes/nodeFuncs.h"
@@ -82,6 +80,7 @@
 #include "utils/memutils.h"
 #include "utils/portal.h"
 #include "utils/rel.h"
+#include "utils/typcache.h"
 
 #include "where_clause.h"
 
@@ -438,15 +437,18 @@ modify_table_states(ModifyTable *mt, const VersionColumn *column)
 	return false;
 }
 
-/* The default btree operator family of the version column's type. */
+/*
+ * The default btree operator family of the version column's type, from the
+ * type cache (GetDefaultOpClass would scan pg_opclass every time).
+ */
 static Oid
 version_opfamily(Relation rel, AttrNumber attnum)
 {
-	Oid			opclass;
+	TypeCacheEntry *type;
 
-	opclass = GetDefaultOpClass(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->atttypid,
-								BTREE_AM_OID);
-	return OidIsValid(opclass) ? get_opclass_family(opclass) : InvalidOid;
+	type = lookup_type_cache(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->atttypid,
+							 TYPECACHE_BTREE_OPFAMILY);
+	return type->btree_opf;
 }
 
 /* Finding the ModifyTable node that writes one range table entry. */
