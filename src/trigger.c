@@ -606,12 +606,18 @@ next_version(const OccProtectedTable *table, OccVersion current)
 	return next;
 }
 
-/* Is the trigger fired BEFORE ROW, for UPDATE or DELETE? */
+/*
+ * Is the trigger fired BEFORE ROW, for UPDATE or DELETE?  Tested on the
+ * event's bits at once: it is asked for every row.
+ */
 static inline bool
 fired_as_occ_trigger(TriggerEvent event)
 {
-	return TRIGGER_FIRED_BEFORE(event) && TRIGGER_FIRED_FOR_ROW(event) &&
-		(TRIGGER_FIRED_BY_UPDATE(event) || TRIGGER_FIRED_BY_DELETE(event));
+	TriggerEvent op = event & TRIGGER_EVENT_OPMASK;
+
+	return (event & (TRIGGER_EVENT_TIMINGMASK | TRIGGER_EVENT_ROW)) ==
+		(TRIGGER_EVENT_BEFORE | TRIGGER_EVENT_ROW) &&
+		(op == TRIGGER_EVENT_UPDATE || op == TRIGGER_EVENT_DELETE);
 }
 
 /* Refuse a call that is not the one occ.enable's trigger makes; out of line. */
@@ -717,8 +723,14 @@ occ_check_version(PG_FUNCTION_ARGS)
 
 		if (column_assigned(trigdata->tg_updatedcols,
 							attnum - FirstLowInvalidHeapAttributeNumber))
-			proposal = check_assigned_column(state, fcinfo, trigdata, field, mode,
-											 checked, current);
+		{
+			/* the current counter, assigned where it lies, states it */
+			if (!(likely(field != NULL) && likely(table->settings.kind->is_counter) &&
+				  occ_counter_from_datum(fetch_att(field, true, table->typlen),
+										 table->column.typid) == current.counter))
+				proposal = check_assigned_column(state, fcinfo, trigdata, field,
+												 mode, checked, current);
+		}
 		else if (!checked && !nothing_stated_or_required(mode))
 			check_if_match(state, fcinfo, mode, rel, oldtuple, current, false);
 
