@@ -71,6 +71,14 @@ SELECT * FROM mg_stock ORDER BY id;
 MERGE INTO mg_stock s
 USING (VALUES (1)) AS c (id) ON s.id = c.id
 WHEN MATCHED THEN DELETE;
+-- a version in the join condition or the action's condition is not a
+-- WHERE clause that states it: refused as well
+MERGE INTO mg_stock s
+USING (VALUES (1)) AS c (id) ON s.id = c.id AND s.version = 2
+WHEN MATCHED THEN DELETE;
+MERGE INTO mg_stock s
+USING (VALUES (1)) AS c (id) ON s.id = c.id
+WHEN MATCHED AND s.version = 2 THEN DELETE;
 -- stale (row 1 is at 2): fails.
 SET occ.if_match = '"1"';
 MERGE INTO mg_stock s
