@@ -172,10 +172,34 @@ SELECT save_balance_sql(7, 702, 2);
 LOAD 'occ';
 SELECT save_balance_sql(7, 703, 3);
 
+-- a statement run by a trigger is held to strict mode: its own WHERE
+-- clause states its version
+CREATE TABLE transfers (id int PRIMARY KEY, account int, amount int, read_version bigint);
+CREATE FUNCTION apply_transfer() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.read_version IS NULL THEN
+    UPDATE accounts SET balance = balance + NEW.amount WHERE id = NEW.account;
+  ELSE
+    UPDATE accounts SET balance = balance + NEW.amount
+    WHERE id = NEW.account AND version = NEW.read_version;
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER apply_transfer AFTER INSERT ON transfers
+  FOR EACH ROW EXECUTE FUNCTION apply_transfer();
+\c
+LOAD 'occ';
+INSERT INTO transfers VALUES (1, 7, 5, 4);
+INSERT INTO transfers VALUES (2, 7, 5, NULL);
+SELECT id, balance, version FROM accounts WHERE id = 7;
+DROP TABLE transfers;
+DROP FUNCTION apply_transfer();
+
 -- ==== occ.if_match is still checked when it is set ====
 BEGIN;
 SET LOCAL occ.if_match = '"1"';
-UPDATE accounts SET balance = 0 WHERE id = 7 AND version = 4;
+UPDATE accounts SET balance = 0 WHERE id = 7 AND version = 5;
 ROLLBACK;
 
 -- ==== partitions and inheritance children ====
