@@ -259,21 +259,15 @@ report_version_column(Oid relid, const char *relname, const char *column,
 		ereport(NOTICE,
 				(errmsg("using existing column \"%s\" of type %s as the version column of relation \"%s\"",
 						column, type, relname)));
-	else if (case_twin != NULL)
-		ereport(NOTICE,
-				(errmsg("added version column \"%s\" of type %s to relation \"%s\"",
-						column, type, relname),
-				 errhint("Relation \"%s\" has a column \"%s\": column names are matched exactly, case included. To use that column, call occ.disable() with drop_column => true, then occ.enable() with '%s'.",
-						 relname, case_twin, case_twin)));
-	else if (strchr(column, '"') != NULL)
-		ereport(NOTICE,
-				(errmsg("added version column \"%s\" of type %s to relation \"%s\"",
-						column, type, relname),
-				 errhint("The name contains a double quote: occ.enable() takes the column name as it is, not quoted as in SQL. To fix it, call occ.disable() with drop_column => true, then occ.enable() with the name without quotes.")));
 	else
 		ereport(NOTICE,
 				(errmsg("added version column \"%s\" of type %s to relation \"%s\"",
-						column, type, relname)));
+						column, type, relname),
+				 case_twin != NULL ?
+				 errhint("Relation \"%s\" has a column \"%s\": column names are matched exactly, case included. To use that column, call occ.disable() with drop_column => true, then occ.enable() with '%s'.",
+						 relname, case_twin, case_twin) :
+				 strchr(column, '"') != NULL ?
+				 errhint("The name contains a double quote: occ.enable() takes the column name as it is, not quoted as in SQL. To fix it, call occ.disable() with drop_column => true, then occ.enable() with the name without quotes.") : 0));
 }
 
 /*

@@ -539,8 +539,6 @@ build_entry(OccProtectedTable *table, Relation rel, Trigger *trigger)
 	table->typlen = attr->attlen;
 	table->typalign = attr->attalign;
 	table->is_partition = rel->rd_rel->relispartition;
-	table->bigint_counter = settings.kind == &occ_integer_kind &&
-		attr->atttypid == INT8OID;
 
 	table->walk_from = 0;
 	table->walk_from_off = 0;

@@ -71,7 +71,6 @@ typedef struct OccProtectedTable
 	int16		typlen;
 	char		typalign;
 	bool		is_partition;	/* rows may move to another partition */
-	bool		bigint_counter; /* an integer kind in a bigint: + 1 inline */
 
 	/*
 	 * Where to start looking for the version in a tuple without NULLs: the

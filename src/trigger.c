@@ -111,8 +111,6 @@ typedef struct OccStatementState
 	bool		moved_row_valid;	/* set by an UPDATE of a partition row */
 	ItemPointerData moved_row;	/* that row */
 
-	OccVersion	proposed;		/* see check_assigned_column() */
-
 	/* does the WHERE clause state the version?  see where_stated() */
 	bool		where_clause_read;
 	OccWhereClause where_clause;
@@ -447,45 +445,6 @@ check_assigned(const OccProtectedTable *table, Relation rel,
 }
 
 /*
- * The UPDATE assigned the version column (found in place at "field", or
- * NULL).  Check the value, unless the row is already "checked" (mode none,
- * or a wrapper's row), and return whether it is a proposal, with the
- * proposed version in state->proposed: a proposal is kept in every mode, and
- * states nothing, so the write must state its version in another way.
- * Out of line: most UPDATEs do not assign the version.
- */
-static pg_noinline bool
-check_assigned_column(OccStatementState *state, FunctionCallInfo fcinfo,
-					  TriggerData *trigdata, char *field, OccMode mode,
-					  bool checked, OccVersion current)
-{
-	const OccProtectedTable *table = state->table;
-	Relation	rel = trigdata->tg_relation;
-	Datum		assigned;
-	bool		assigned_isnull = false;
-	bool		proposal = false;
-
-	if (field != NULL)
-		assigned = fetch_att(field, true, table->typlen);
-	else
-		assigned = heap_getattr(trigdata->tg_newtuple, table->attnum,
-								RelationGetDescr(rel), &assigned_isnull);
-	if (!checked)
-		proposal = check_assigned(table, rel, trigdata->tg_trigtuple, assigned,
-								  assigned_isnull, current, &state->proposed);
-	else if (!assigned_isnull)
-	{
-		state->proposed = version_of(table, assigned);
-		proposal = table->settings.kind->proposes(state->proposed, current);
-	}
-
-	if (proposal && !checked && !nothing_stated_or_required(mode))
-		check_if_match(state, fcinfo, mode, rel, trigdata->tg_trigtuple, current,
-					   false);
-	return proposal;
-}
-
-/*
  * Where the version starts in the tuple's data, or NULL if the tuple does
  * not hold it (a NULL, or a column added after the tuple was formed, whose
  * value lives in the catalog).  The same walk as the tuple deforming
@@ -595,7 +554,7 @@ next_version(const OccProtectedTable *table, OccVersion current)
 {
 	OccVersion	next;
 
-	if (table->bigint_counter && current.counter < PG_INT64_MAX)
+	if (table->column.typid == INT8OID && current.counter < PG_INT64_MAX)
 		next.counter = current.counter + 1;
 	else if (table->column.typid == TIMESTAMPTZOID && table->column.typmod < 0 &&
 			 !TIMESTAMP_NOT_FINITE(current.counter) &&
@@ -604,6 +563,48 @@ next_version(const OccProtectedTable *table, OccVersion current)
 	else
 		next = table->settings.kind->next(current, &table->column);
 	return next;
+}
+
+/*
+ * The next version of a row whose UPDATE assigned the version column
+ * (found in place at "field", or NULL).  The value is checked, unless the
+ * row is already "checked" (mode none, or a wrapper's row).  A proposal is
+ * the next version, in every mode; it states nothing, so the write must
+ * state its version in another way.  Otherwise the version advances.  Out
+ * of line: most UPDATEs do not assign the version.
+ */
+static pg_noinline OccVersion
+assigned_next_version(OccStatementState *state, FunctionCallInfo fcinfo,
+					  TriggerData *trigdata, char *field, OccMode mode,
+					  bool checked, OccVersion current)
+{
+	const OccProtectedTable *table = state->table;
+	Relation	rel = trigdata->tg_relation;
+	Datum		assigned;
+	bool		assigned_isnull = false;
+	bool		proposal = false;
+	OccVersion	proposed;
+
+	if (field != NULL)
+		assigned = fetch_att(field, true, table->typlen);
+	else
+		assigned = heap_getattr(trigdata->tg_newtuple, table->attnum,
+								RelationGetDescr(rel), &assigned_isnull);
+	if (!checked)
+		proposal = check_assigned(table, rel, trigdata->tg_trigtuple, assigned,
+								  assigned_isnull, current, &proposed);
+	else if (!assigned_isnull)
+	{
+		proposed = version_of(table, assigned);
+		proposal = table->settings.kind->proposes(proposed, current);
+	}
+
+	if (!proposal)
+		return next_version(table, current);
+	if (!checked && !nothing_stated_or_required(mode))
+		check_if_match(state, fcinfo, mode, rel, trigdata->tg_trigtuple, current,
+					   false);
+	return proposed;
 }
 
 /*
@@ -710,7 +711,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 		AttrNumber	attnum = table->attnum;
 		char	   *field = version_in_place(table, trigdata);
 		bool		checked;
-		bool		proposal = false;
+		bool		assigned;
 		OccVersion	next;
 		Datum		next_datum;
 		bool		next_isnull = false;
@@ -721,26 +722,28 @@ occ_check_version(PG_FUNCTION_ARGS)
 			(occ_wrapper_statement != NULL &&
 			 checked_for_wrapper(table, mode, rel, oldtuple, current, false));
 
-		if (column_assigned(trigdata->tg_updatedcols,
-							attnum - FirstLowInvalidHeapAttributeNumber))
+		assigned = column_assigned(trigdata->tg_updatedcols,
+								   attnum - FirstLowInvalidHeapAttributeNumber);
+
+		/* the current counter, assigned where it lies, states it: inline */
+		if (unlikely(assigned) &&
+			!(likely(field != NULL) && likely(table->settings.kind->is_counter) &&
+			  occ_counter_from_datum(fetch_att(field, true, table->typlen),
+									 table->column.typid) == current.counter))
+			next = assigned_next_version(state, fcinfo, trigdata, field, mode,
+										 checked, current);
+		else
 		{
-			/* the current counter, assigned where it lies, states it */
-			if (!(likely(field != NULL) && likely(table->settings.kind->is_counter) &&
-				  occ_counter_from_datum(fetch_att(field, true, table->typlen),
-										 table->column.typid) == current.counter))
-				proposal = check_assigned_column(state, fcinfo, trigdata, field,
-												 mode, checked, current);
+			if (!assigned && !checked && !nothing_stated_or_required(mode))
+				check_if_match(state, fcinfo, mode, rel, oldtuple, current, false);
+			next = next_version(table, current);
 		}
-		else if (!checked && !nothing_stated_or_required(mode))
-			check_if_match(state, fcinfo, mode, rel, oldtuple, current, false);
 
 		if (table->is_partition)
 		{
 			state->moved_row = oldtuple->t_self;
 			state->moved_row_valid = true;
 		}
-
-		next = unlikely(proposal) ? state->proposed : next_version(table, current);
 
 		/* the ETag describes a row of the client's own statement */
 		if (occ_error_style == OCC_ERROR_STYLE_HTTP && occ_trigger_depth() <= 1)
