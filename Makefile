@@ -2,11 +2,13 @@
 
 MODULE_big = occ
 OBJS = \
+	src/content_hash.o \
 	src/ddl.o \
 	src/enable.o \
 	src/http.o \
 	src/if_match.o \
 	src/kind.o \
+	src/kind_hash.o \
 	src/kind_integer.o \
 	src/kind_timestamp.o \
 	src/occ.o \
@@ -27,6 +29,9 @@ PGFILEDESC = "occ - optimistic concurrency control enforced by the database"
 # and PostgreSQL does not build with -Wunused-parameter: without this a
 # -Wextra build reports their warnings, not occ's.  (Appended after COPT.)
 PG_CFLAGS = -Wno-unused-parameter
+
+# The hash kind's content hash is XXH3 (Debian: libxxhash-dev).
+SHLIB_LINK = -lxxhash
 
 REGRESS = enable modes if_match delete timestamps partitions fk_cascade on_conflict \
 	identifiers wrappers postgrest in_place privileges errors ddl upgrade \

@@ -107,7 +107,7 @@ SELECT occ.enable('pg_catalog.pg_namespace', 'oid'); \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS occ_triggers_on_catalogs FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
  WHERE c.relnamespace = 'pg_catalog'::regnamespace;
 -- bad arguments
-SELECT occ.enable('wrong_type', kind => 'hash'); \echo :LAST_ERROR_SQLSTATE
+SELECT occ.enable('wrong_type', kind => 'checksum'); \echo :LAST_ERROR_SQLSTATE
 SELECT occ.enable('wrong_type', kind => 'Integer'); \echo :LAST_ERROR_SQLSTATE
 SELECT occ.enable('wrong_type', mode => 'paranoid'); \echo :LAST_ERROR_SQLSTATE
 SELECT occ.enable('wrong_type', mode => 'default'); \echo :LAST_ERROR_SQLSTATE

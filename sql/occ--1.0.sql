@@ -33,17 +33,19 @@ COMMENT ON FUNCTION occ.check_version() IS
 -- They are not SECURITY DEFINER: the DDL they run is the caller's, checked
 -- against the caller's privileges.  They are not STRICT either, so that a
 -- NULL argument is an error rather than a silent no-op.
+-- "exclude" lists the columns a hash-kind table's versions do not count.
 CREATE FUNCTION occ.enable(tbl pg_catalog.regclass,
                            version_column pg_catalog.name DEFAULT 'version',
                            kind pg_catalog.text DEFAULT 'integer',
-                           mode pg_catalog.text DEFAULT NULL)
+                           mode pg_catalog.text DEFAULT NULL,
+                           exclude pg_catalog.name[] DEFAULT NULL)
 RETURNS void
 LANGUAGE C VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'occ_enable';
 
-COMMENT ON FUNCTION occ.enable(pg_catalog.regclass, pg_catalog.name, pg_catalog.text, pg_catalog.text) IS
-'protect a table with optimistic concurrency control, adding or adopting its version column';
+COMMENT ON FUNCTION occ.enable(pg_catalog.regclass, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.name[]) IS
+'protect a table with optimistic concurrency control, adding or adopting its version column (none for kind hash)';
 
 CREATE FUNCTION occ.disable(tbl pg_catalog.regclass,
                             drop_column pg_catalog.bool DEFAULT false)
@@ -74,7 +76,8 @@ CREATE FUNCTION occ.protected_tables(OUT table_name pg_catalog.regclass,
                                      OUT version_column pg_catalog.name,
                                      OUT kind pg_catalog.text,
                                      OUT mode pg_catalog.text,
-                                     OUT effective_mode pg_catalog.text)
+                                     OUT effective_mode pg_catalog.text,
+                                     OUT excluded_columns pg_catalog.name[])
 RETURNS SETOF record
 LANGUAGE C STRICT STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -87,11 +90,12 @@ COMMENT ON FUNCTION occ.protected_tables() IS
 -- are clones of their partitioned table's, are not listed; nor is a table
 -- whose trigger has been disabled, because it is not protected.
 CREATE VIEW occ.tables AS
-SELECT table_name, schema_name, version_column, kind, mode, effective_mode
+SELECT table_name, schema_name, version_column, kind, mode, effective_mode,
+       excluded_columns
 FROM occ.protected_tables();
 
 COMMENT ON VIEW occ.tables IS
-'tables protected by occ, with their version column, kind and mode';
+'tables protected by occ, with their version column (or excluded columns, for kind hash), kind and mode';
 
 -- ---------------------------------------------------------------------
 -- The DDL guard
@@ -129,16 +133,20 @@ CREATE EVENT TRIGGER occ_drop_guard ON sql_drop
 -- RPC and HTTP callers
 -- ---------------------------------------------------------------------
 
--- Entity tags.  No SET clause: it resolves no names, and a SET clause
--- costs every call a GUC save and restore (several times the function's
--- own cost per row).
+-- Entity tags: of a version, or of a whole row of a table of kind hash
+-- (the hash of its content).  One function for both, since PostgreSQL
+-- cannot choose between an anyelement and a record overload for a row.
+-- STABLE, not IMMUTABLE: a row's tag depends on the table's excluded
+-- columns, which can change.  No SET clause: it resolves no names, and a
+-- SET clause costs every call a GUC save and restore (several times the
+-- function's own cost per row).
 CREATE FUNCTION occ.etag(version pg_catalog.anyelement)
 RETURNS pg_catalog.text
-LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE
+LANGUAGE C STRICT STABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'occ_etag';
 
 COMMENT ON FUNCTION occ.etag(pg_catalog.anyelement) IS
-'the strong entity tag of a version, as occ.if_match and the wrappers accept it';
+'the strong entity tag of a version, or of a row of a table of kind hash, as occ.if_match and the wrappers accept it';
 
 -- One row, named by a full unique key, written under the table's check.
 -- They run as the caller.  No SET clause: they resolve every name by OID

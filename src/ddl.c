@@ -15,6 +15,11 @@
  *	- DROP COLUMN, a type that cannot hold versions, identity, generation
  *	  or DROP NOT NULL: the ALTER TABLE is refused, which rolls it back.
  *
+ * A table of kind hash has no version column: its trigger names the
+ * columns that do not count, and follows them when they are renamed or
+ * dropped (see follow_excluded_columns).  Every other change to its
+ * columns is allowed, and changes its rows' tags.
+ *
  * Dropping the version column is refused as soon as it happens, at
  * sql_drop (occ_drop_guard), not only when it is missing at the end: a
  * column added back under the same name in the same command would restart
@@ -481,6 +486,43 @@ refuse_second_occ_trigger(Relation rel, Oid trigger_function,
 }
 
 /*
+ * Keep a content kind's excluded columns those the user named: follow a
+ * renamed one, and forget a dropped one (a column added later under its
+ * name counts).  Any other change to the table's columns changes what is
+ * hashed, and so every tag, which is allowed.  The trigger is re-created
+ * only if its list changed.
+ */
+static void
+follow_excluded_columns(const char *schema, OccTableInfo *info,
+						const char *old_name, const char *new_name)
+{
+	OccTableSettings settings = info->settings;
+	bool		changed = false;
+	int			i;
+
+	settings.exclude = palloc(sizeof(char *) * Max(info->settings.nexclude, 1));
+	settings.nexclude = 0;
+	for (i = 0; i < info->settings.nexclude; i++)
+	{
+		char	   *name = info->settings.exclude[i];
+
+		if (old_name != NULL && strcmp(name, old_name) == 0)
+		{
+			name = pstrdup(new_name);
+			changed = true;
+		}
+		if (get_attnum(info->relid, name) == InvalidAttrNumber)
+		{
+			changed = true;
+			continue;
+		}
+		settings.exclude[settings.nexclude++] = name;
+	}
+	if (changed)
+		occ_replace_trigger(schema, info, &settings);
+}
+
+/*
  * After an ALTER TABLE of relid: follow a renamed version column, refuse
  * anything else that broke one.  old_name and new_name describe a RENAME
  * COLUMN, or are NULL.  Every partition and inheritance child is looked at,
@@ -510,6 +552,14 @@ guard_altered_table(const char *schema, Oid relid,
 		refuse_second_occ_trigger(rel, info.trigger_function, NULL);
 
 		/* A partition's clone is re-created along with its parent's. */
+		if (info.enabled && !info.trigger_is_clone &&
+			info.settings.kind->is_content)
+		{
+			/* ALTER TABLE refuses to run on a relation we hold open. */
+			relation_close(rel, NoLock);
+			follow_excluded_columns(schema, &info, old_name, new_name);
+			continue;
+		}
 		if (info.enabled && !info.trigger_is_clone)
 		{
 			if (old_name != NULL &&
@@ -590,7 +640,8 @@ guard_altered_type(const char *schema, Oid type_relid,
 
 /*
  * An occ trigger created by hand must be one occ.enable could have made,
- * for a column that can hold its versions.  (occ_table_info has already
+ * for a column that can hold its versions, or excluding columns that
+ * exist.  (occ_table_info has already
  * checked its definition and arguments, raising an error if they are not.)
  */
 static void
@@ -598,8 +649,17 @@ check_new_occ_trigger(Relation rel, Trigger *trigger)
 {
 	OccTableSettings settings;
 	AttrNumber	attnum;
+	int			i;
 
 	occ_trigger_settings(rel, trigger, &settings);
+	for (i = 0; i < settings.nexclude; i++)
+		if (get_attnum(RelationGetRelid(rel), settings.exclude[i]) <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of relation \"%s\" does not exist",
+							settings.exclude[i], RelationGetRelationName(rel))));
+	if (settings.kind->is_content)
+		return;
 	attnum = get_attnum(RelationGetRelid(rel), settings.version_column);
 	if (attnum == InvalidAttrNumber)
 		ereport(ERROR,
@@ -658,6 +718,8 @@ guard_new_trigger(const char *schema, Oid relid, const char *trigger_name)
 		;						/* the table is not enabled: nothing to guard */
 	else if (new_trigger->tgfoid == info.trigger_function)
 		check_new_occ_trigger(rel, new_trigger);
+	else if (info.settings.kind->is_content)
+		;						/* no version column for a trigger to set */
 	else
 	{
 		switch (occ_trigger_writes_column(new_trigger, info.settings.version_column))
@@ -750,6 +812,7 @@ guard_dropped_columns(const char *schema)
 			continue;
 		occ_table_info(rel, schema, &info);
 		if (info.enabled && !info.trigger_is_clone &&
+			info.settings.version_column != NULL &&
 			strcmp(info.settings.version_column, column) == 0)
 			refuse_drop(column, RelationGetRelationName(rel));
 		relation_close(rel, NoLock);

@@ -34,6 +34,7 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -178,7 +179,8 @@ refuse_other_writers(Relation rel, const char *column)
  * trigger of its own (enabled on its own, or made by hand under any name):
  * the partitioned table's trigger would be cloned beside it, and the
  * partition would have two.  The partitions' other triggers are looked at
- * as the table's own are.  The partitions are locked as CREATE TRIGGER
+ * as the table's own are, for the version column (NULL for a content
+ * kind, which has none).  The partitions are locked as CREATE TRIGGER
  * will lock them to clone the trigger.
  */
 static void
@@ -202,7 +204,7 @@ refuse_protected_partitions(Relation rel, const char *schema,
 		part = relation_open(lfirst_oid(lc), NoLock);
 		occ_table_info(part, schema, &part_info);
 		/* the partition's own triggers would run beside the clone */
-		if (!part_info.enabled)
+		if (!part_info.enabled && column != NULL)
 			refuse_other_writers(part, column);
 		relation_close(part, NoLock);
 
@@ -271,7 +273,108 @@ report_version_column(Oid relid, const char *relname, const char *column,
 }
 
 /*
- * occ.enable(tbl regclass, version_column name, kind text, mode text)
+ * A content kind's excluded columns, from occ.enable's "exclude" argument:
+ * each a column of the table, named once, and not all of them.  Returns
+ * the number of names, and the names in *names.
+ */
+static int
+exclude_argument(FunctionCallInfo fcinfo, int argno, Relation rel, char ***names)
+{
+	Datum	   *elems;
+	bool	   *elem_nulls;
+	int			n;
+	int			counted = 0;
+	int			i;
+	int			j;
+
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(argno), NAMEOID, NAMEDATALEN, false,
+					  TYPALIGN_CHAR, &elems, &elem_nulls, &n);
+	*names = palloc(sizeof(char *) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		AttrNumber	attnum;
+
+		if (elem_nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument \"%s\" must not contain nulls", "exclude")));
+		(*names)[i] = pstrdup(NameStr(*DatumGetName(elems[i])));
+		attnum = get_attnum(RelationGetRelid(rel), (*names)[i]);
+		if (attnum == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of relation \"%s\" does not exist",
+							(*names)[i], RelationGetRelationName(rel))));
+		if (attnum < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cannot exclude system column \"%s\"", (*names)[i]),
+					 errdetail("A row's content hash counts none of its system columns.")));
+		for (j = 0; j < i; j++)
+			if (strcmp((*names)[j], (*names)[i]) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_COLUMN),
+						 errmsg("column \"%s\" is excluded more than once", (*names)[i])));
+	}
+
+	for (i = 0; i < RelationGetDescr(rel)->natts; i++)
+		if (!TupleDescAttr(RelationGetDescr(rel), i)->attisdropped)
+			counted++;
+	if (counted <= n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot exclude every column of relation \"%s\"",
+						RelationGetRelationName(rel)),
+				 errdetail("A row's version is the hash of the columns that are not excluded; with none, no write could ever be found stale.")));
+	return n;
+}
+
+/* Do two lists of excluded columns name the same columns, in any order? */
+static bool
+same_exclusions(const OccTableSettings *a, const OccTableSettings *b)
+{
+	int			i;
+
+	if (a->nexclude != b->nexclude)
+		return false;
+	for (i = 0; i < a->nexclude; i++)
+		if (!occ_settings_exclude(b, a->exclude[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Refuse to enable an enabled table with other settings than it has: that
+ * would stack a second trigger, or silently change what is checked.
+ */
+static void
+refuse_other_settings(const OccTableInfo *info, const OccTableSettings *settings)
+{
+	const OccTableSettings *current = &info->settings;
+
+	if (current->kind == settings->kind &&
+		(current->kind->is_content ? same_exclusions(current, settings) :
+		 strcmp(current->version_column, settings->version_column) == 0))
+		return;
+
+	if (current->kind->is_content)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("relation \"%s\" is already enabled with kind %s",
+						info->name, current->kind->name),
+				 current->kind == settings->kind ?
+				 errdetail("It excludes other columns; see occ.tables.") : 0,
+				 errhint("Call occ.disable() first to change the kind or the excluded columns.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("relation \"%s\" is already enabled with %s version column \"%s\"",
+					info->name, current->kind->name, current->version_column),
+			 errhint("Call occ.disable() first to change the version column or kind.")));
+}
+
+/*
+ * occ.enable(tbl regclass, version_column name, kind text, mode text,
+ *			  exclude name[])
  */
 Datum
 occ_enable(PG_FUNCTION_ARGS)
@@ -300,12 +403,37 @@ occ_enable(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid version kind \"%s\"", kind_name),
-				 errhint("Valid kinds are \"integer\" and \"timestamp\".")));
+				 errhint("Valid kinds are %s.", occ_kind_names())));
 	settings.mode = mode_argument(fcinfo, 3);
 	mode_given = !PG_ARGISNULL(3);
+	settings.nexclude = 0;
+	settings.exclude = NULL;
+
+	/*
+	 * A content kind keeps its version in no column: any other column name
+	 * than the default is a mistake, not something to ignore.
+	 */
+	if (settings.kind->is_content)
+	{
+		if (strcmp(settings.version_column, "version") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("kind %s has no version column", settings.kind->name),
+					 errdetail("A row's version is a hash of its content."),
+					 errhint("Leave out argument \"%s\".", "version_column")));
+		settings.version_column = NULL;
+	}
+	else if (!PG_ARGISNULL(4))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("kind %s does not exclude columns", settings.kind->name),
+				 errdetail("Only a content hash (kind hash) counts the columns of a row."),
+				 errhint("Leave out argument \"%s\".", "exclude")));
 
 	rel = open_table_for_alter(fcinfo, PG_GETARG_OID(0), &info);
-	if (!info.enabled)
+	if (settings.kind->is_content && !PG_ARGISNULL(4))
+		settings.nexclude = exclude_argument(fcinfo, 4, rel, &settings.exclude);
+	if (!info.enabled && !settings.kind->is_content)
 	{
 		attnum = get_attnum(RelationGetRelid(rel), settings.version_column);
 		if (attnum != InvalidAttrNumber)
@@ -316,28 +444,23 @@ occ_enable(PG_FUNCTION_ARGS)
 		else
 			case_twin = column_differing_by_case(rel, settings.version_column);
 		refuse_other_writers(rel, settings.version_column);
+	}
+	if (!info.enabled)
 		refuse_protected_partitions(rel, occ_schema_name(fcinfo),
 									settings.version_column);
-	}
 	relation_close(rel, NoLock);
 
 	if (info.enabled)
 	{
 		/* Already enabled: never stack a second trigger. */
-		if (strcmp(info.settings.version_column, settings.version_column) != 0 ||
-			info.settings.kind != settings.kind)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("relation \"%s\" is already enabled with %s version column \"%s\"",
-							info.name, info.settings.kind->name,
-							info.settings.version_column),
-					 errhint("Call occ.disable() first to change the version column or kind.")));
+		refuse_other_settings(&info, &settings);
 
 		if (mode_given && info.settings.mode != settings.mode)
 		{
 			if (info.trigger_is_clone)
 				refuse_clone(&info);
-			occ_replace_trigger(occ_schema_name(fcinfo), &info, &settings);
+			info.settings.mode = settings.mode;
+			occ_replace_trigger(occ_schema_name(fcinfo), &info, &info.settings);
 		}
 
 		/*
@@ -353,6 +476,13 @@ occ_enable(PG_FUNCTION_ARGS)
 								 info.qualified_name,
 								 quote_identifier(info.trigger_name)));
 		}
+		PG_RETURN_VOID();
+	}
+
+	if (settings.kind->is_content)
+	{
+		/* nothing to add: the content is the version */
+		occ_create_trigger(occ_schema_name(fcinfo), &info, OCC_TRIGGER_NAME, &settings);
 		PG_RETURN_VOID();
 	}
 
@@ -413,6 +543,13 @@ occ_disable(PG_FUNCTION_ARGS)
 
 	require_argument(fcinfo, 1, "drop_column");
 	lookup_enabled_table(fcinfo, &info);
+	if (PG_GETARG_BOOL(1) && info.settings.version_column == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("relation \"%s\" has no version column to drop", info.name),
+				 errdetail("Its versions are hashes of its content (kind %s).",
+						   info.settings.kind->name),
+				 errhint("Call occ.disable() without drop_column.")));
 
 	occ_execute_ddl(psprintf("DROP TRIGGER %s ON %s",
 						 quote_identifier(info.trigger_name),

@@ -24,35 +24,135 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "access/xact.h"
 #include "catalog/pg_type_d.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "parser/parse_type.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "content_hash.h"
 #include "http.h"
 #include "kind.h"
+#include "protection.h"
 
 PG_FUNCTION_INFO_V1(occ_etag);
 
 /*
+ * What occ.etag(row) keeps in fn_extra: the protected table whose rows it
+ * was last given, from protection.c's cache.
+ */
+typedef struct EtagRowCache
+{
+	Oid			typid;			/* the row type */
+	OccProtectedTable *table;
+	uint64		epoch;
+} EtagRowCache;
+
+/*
+ * The table of kind hash whose rows have this row type, with its trigger
+ * looked up in occ's schema (that of the function called); an error if
+ * there is none.
+ */
+static OccProtectedTable *
+hash_table_of_row_type(FunctionCallInfo fcinfo, Oid typid, uint64 *epoch)
+{
+	Oid			relid = typeidTypeRelid(typid);
+	Oid			check_version;
+	Relation	rel;
+	OccProtectedTable *table = NULL;
+	int			i;
+
+	if (!OidIsValid(relid) || !get_rel_relkind(relid) ||
+		(get_rel_relkind(relid) != RELKIND_RELATION &&
+		 get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("occ.etag() needs a row of a table, not a value of type %s",
+						format_type_be(typid)),
+				 errhint("Pass the whole row, as in SELECT occ.etag(t) FROM tbl t.")));
+
+	check_version = occ_check_version_oid(get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid)));
+	rel = relation_open(relid, AccessShareLock);
+	for (i = 0; rel->trigdesc != NULL && i < rel->trigdesc->numtriggers; i++)
+	{
+		Trigger    *trigger = &rel->trigdesc->triggers[i];
+
+		if (trigger->tgfoid == check_version)
+		{
+			table = occ_protected_table(rel, trigger, epoch);
+			break;
+		}
+	}
+	if (table == NULL || !table->settings.kind->is_content)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("relation \"%s\" is not protected with kind hash",
+						RelationGetRelationName(rel)),
+				 table == NULL ?
+				 errhint("Call occ.enable() with kind => 'hash' first.") :
+				 errhint("Its rows' entity tag is that of their version column: occ.etag(%s).",
+						 quote_identifier(table->settings.version_column))));
+	relation_close(rel, AccessShareLock);
+	return table;
+}
+
+/*
+ * The entity tag of a row of a table of kind hash, as its trigger computes
+ * it: the same content gives the same tag whether the row is read from the
+ * partitioned table or from a partition.
+ */
+static char *
+row_etag(FunctionCallInfo fcinfo, HeapTupleHeader row)
+{
+	Oid			typid = HeapTupleHeaderGetTypeId(row);
+	EtagRowCache *cache = fcinfo->flinfo->fn_extra;
+
+	if (cache == NULL)
+	{
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(EtagRowCache));
+		fcinfo->flinfo->fn_extra = cache;
+	}
+	if (cache->typid != typid || cache->table == NULL ||
+		!occ_protected_table_current(cache->table, cache->epoch))
+	{
+		cache->table = NULL;
+		cache->table = hash_table_of_row_type(fcinfo, typid, &cache->epoch);
+		cache->typid = typid;
+	}
+	return cache->table->settings.kind->etag(occ_content_version_of_row(cache->table->content,
+																		row),
+											 InvalidOid);
+}
+
+/*
  * occ.etag(version anyelement) RETURNS text
+ *
+ * The tag of a version, or of a whole row of a table of kind hash.
  */
 Datum
 occ_etag(PG_FUNCTION_ARGS)
 {
 	Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, 0);
-	const OccKindOps *kind = occ_kind_of_type(typid);
+	const OccKindOps *kind;
 
+	if (type_is_rowtype(typid))
+		PG_RETURN_TEXT_P(cstring_to_text(row_etag(fcinfo, PG_GETARG_HEAPTUPLEHEADER(0))));
+
+	kind = occ_kind_of_type(typid);
 	if (kind == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("versions of type %s have no entity tag",
 						format_type_be(typid)),
-				 errhint("Version columns have type %s.", occ_kind_column_types())));
+				 errhint("Version columns have type %s; a row of a table of kind hash has a tag too.",
+						 occ_kind_column_types())));
 
 	PG_RETURN_TEXT_P(cstring_to_text(kind->etag(kind->from_datum(PG_GETARG_DATUM(0), typid),
 												typid)));

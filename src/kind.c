@@ -34,6 +34,7 @@
 static const OccKindOps *const kinds[] = {
 	&occ_integer_kind,
 	&occ_timestamp_kind,
+	&occ_hash_kind,
 };
 
 const OccKindOps *
@@ -54,7 +55,7 @@ occ_kind_of_type(Oid typid)
 	int			i;
 
 	for (i = 0; i < (int) lengthof(kinds); i++)
-		if (kinds[i]->column_fits(typid))
+		if (!kinds[i]->is_content && kinds[i]->column_fits(typid))
 			return kinds[i];
 	return NULL;
 }
@@ -93,7 +94,27 @@ occ_kind_column_types(void)
 
 	initStringInfo(&buf);
 	for (i = 0; i < (int) lengthof(kinds); i++)
-		appendStringInfo(&buf, "%s%s", i > 0 ? "; " : "", kinds[i]->column_types);
+		if (!kinds[i]->is_content)
+			appendStringInfo(&buf, "%s%s", buf.len > 0 ? "; " : "",
+							 kinds[i]->column_types);
+	return buf.data;
+}
+
+/*
+ * The names of every kind, for messages: "integer", "timestamp" and "hash".
+ */
+const char *
+occ_kind_names(void)
+{
+	StringInfoData buf;
+	int			n = lengthof(kinds);
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < n; i++)
+		appendStringInfo(&buf, "%s\"%s\"",
+						 i == 0 ? "" : i == n - 1 ? " and " : ", ",
+						 kinds[i]->name);
 	return buf.data;
 }
 
@@ -152,9 +173,9 @@ input_function_call(const char *text, Oid typid, Datum *result)
 }
 
 /*
- * Read the text of a stated version for a column of type typid.  Returns
- * false if the column's type cannot read it as a version of this kind, and
- * the caller raises the error.
+ * Read the text of a stated version for a column of type typid, or of a
+ * content kind (typid is then unused).  Returns false if it cannot be read
+ * as a version of this kind, and the caller raises the error.
  */
 bool
 occ_parse_version(const char *text, Oid typid, const OccKindOps *kind,
@@ -162,6 +183,8 @@ occ_parse_version(const char *text, Oid typid, const OccKindOps *kind,
 {
 	Datum		value;
 
+	if (kind->is_content)
+		return kind->parse(text, result);
 	if (!input_function_call(text, typid, &value))
 		return false;
 	*result = kind->from_datum(value, typid);

@@ -9,9 +9,11 @@
  * the wrappers and occ.etag use these operations and nothing else, so a
  * new kind is one new file (kind_<name>.c) and one line in kind.c.
  *
- * The integer and timestamp kinds keep a version in one int64 (timestamps
- * count microseconds since 2000-01-01); a version is a union so that a
- * kind whose version is wider, such as a 128-bit content hash, fits.
+ * The integer and timestamp kinds keep a version in a column, as one int64
+ * (timestamps count microseconds since 2000-01-01).  The hash kind keeps
+ * none: a row's version is a 128-bit hash of its content, computed when a
+ * check needs it (content_hash.c), and nothing advances.  A version is a
+ * union so that both fit.
  *
  *-------------------------------------------------------------------------
  */
@@ -46,6 +48,13 @@ typedef struct OccKindOps
 	 */
 	bool		is_counter;
 
+	/*
+	 * Is the version the content of the row rather than a column of it?
+	 * Then the kind has no column types and no column operations (they are
+	 * NULL), a stated version is read with parse, and nothing advances.
+	 */
+	bool		is_content;
+
 	/* the column types it can use, as a HINT lists them */
 	const char *column_types;
 
@@ -58,6 +67,13 @@ typedef struct OccKindOps
 	/* a column's value as a version, and back */
 	OccVersion	(*from_datum) (Datum value, Oid typid);
 	Datum		(*to_datum) (OccVersion version, Oid typid);
+
+	/*
+	 * A content kind's stated version, from its text; false if it is not
+	 * one.  (A column's versions are read by the column type's input
+	 * function.)
+	 */
+	bool		(*parse) (const char *text, OccVersion *result);
 
 	/* do two versions of one column stand for the same row version? */
 	bool		(*equal) (OccVersion a, OccVersion b);
@@ -88,14 +104,16 @@ typedef struct OccKindOps
 	char	   *(*etag) (OccVersion version, Oid typid);
 } OccKindOps;
 
-/* kind_integer.c, kind_timestamp.c */
+/* kind_integer.c, kind_timestamp.c, kind_hash.c */
 extern const OccKindOps occ_integer_kind;
 extern const OccKindOps occ_timestamp_kind;
+extern const OccKindOps occ_hash_kind;
 
 /* kind.c */
 extern const OccKindOps *occ_kind_by_name(const char *name);
 extern const OccKindOps *occ_kind_of_type(Oid typid);
 extern const char *occ_kind_column_types(void);
+extern const char *occ_kind_names(void);
 extern bool occ_parse_version(const char *text, Oid typid,
 							  const OccKindOps *kind, OccVersion *result);
 

@@ -56,12 +56,14 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tupmacs.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
+#include "catalog/pg_type_d.h"
 #include "commands/comment.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -69,6 +71,7 @@
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
@@ -117,17 +120,22 @@ occ_check_version_oid(const char *schema)
 /*
  * Decode the arguments of an occ trigger into *settings, pointing into the
  * arguments.  Returns false if they are not arguments occ.enable could have
- * written.
+ * written.  "exclude" is the one key that may repeat: a content kind's
+ * excluded columns, one per argument, so that a name may hold any
+ * character.
  */
 bool
 occ_decode_trigger_args(int nargs, char **args, OccTableSettings *settings)
 {
 	bool		have_mode = false;
 	int			i;
+	int			j;
 
 	settings->version_column = NULL;
 	settings->kind = NULL;
 	settings->mode = OCC_MODE_DEFAULT;
+	settings->nexclude = 0;
+	settings->exclude = NULL;
 
 	if (nargs < 1 || strcmp(args[0], TRIGGER_ARGS_FORMAT) != 0)
 		return false;
@@ -160,11 +168,27 @@ occ_decode_trigger_args(int nargs, char **args, OccTableSettings *settings)
 				return false;
 			have_mode = true;
 		}
+		else if (keylen == strlen("exclude") && strncmp(args[i], "exclude", keylen) == 0)
+		{
+			if (value[0] == '\0')
+				return false;
+			for (j = 0; j < settings->nexclude; j++)
+				if (strcmp(settings->exclude[j], value) == 0)
+					return false;
+			if (settings->exclude == NULL)
+				settings->exclude = palloc(sizeof(char *) * nargs);
+			settings->exclude[settings->nexclude++] = value;
+		}
 		else
 			return false;		/* a key this version does not know */
 	}
 
-	return settings->version_column != NULL && settings->kind != NULL && have_mode;
+	if (settings->kind == NULL || !have_mode)
+		return false;
+	/* a column for the kinds that keep their version in one, else none */
+	if (settings->kind->is_content)
+		return settings->version_column == NULL;
+	return settings->version_column != NULL && settings->nexclude == 0;
 }
 
 /*
@@ -174,11 +198,33 @@ occ_decode_trigger_args(int nargs, char **args, OccTableSettings *settings)
 char *
 occ_encode_trigger_args(const OccTableSettings *settings)
 {
-	return psprintf("%s, %s, %s, %s",
-					quote_literal_cstr(TRIGGER_ARGS_FORMAT),
-					quote_literal_cstr(psprintf("column=%s", settings->version_column)),
-					quote_literal_cstr(psprintf("kind=%s", settings->kind->name)),
-					quote_literal_cstr(psprintf("mode=%s", occ_mode_name(settings->mode))));
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, quote_literal_cstr(TRIGGER_ARGS_FORMAT));
+	if (settings->version_column != NULL)
+		appendStringInfo(&buf, ", %s",
+						 quote_literal_cstr(psprintf("column=%s", settings->version_column)));
+	appendStringInfo(&buf, ", %s, %s",
+					 quote_literal_cstr(psprintf("kind=%s", settings->kind->name)),
+					 quote_literal_cstr(psprintf("mode=%s", occ_mode_name(settings->mode))));
+	for (i = 0; i < settings->nexclude; i++)
+		appendStringInfo(&buf, ", %s",
+						 quote_literal_cstr(psprintf("exclude=%s", settings->exclude[i])));
+	return buf.data;
+}
+
+/* Is the column among the settings' excluded columns? */
+bool
+occ_settings_exclude(const OccTableSettings *settings, const char *column)
+{
+	int			i;
+
+	for (i = 0; i < settings->nexclude; i++)
+		if (strcmp(settings->exclude[i], column) == 0)
+			return true;
+	return false;
 }
 
 /*
@@ -250,7 +296,10 @@ occ_table_info(Relation rel, const char *schema, OccTableInfo *info)
 			continue;
 
 		occ_trigger_settings(rel, trigger, &info->settings);
-		info->settings.version_column = pstrdup(info->settings.version_column);
+		if (info->settings.version_column != NULL)
+			info->settings.version_column = pstrdup(info->settings.version_column);
+		for (i = 0; i < info->settings.nexclude; i++)
+			info->settings.exclude[i] = pstrdup(info->settings.exclude[i]);
 		info->enabled = true;
 		info->trigger_name = pstrdup(trigger->tgname);
 		info->trigger_is_clone = trigger->tgisclone;
@@ -496,13 +545,58 @@ remove_invalid_entries(void)
 	hash_seq_init(&status, protected_tables);
 	while ((table = hash_seq_search(&status)) != NULL)
 		if (!table->valid)
+		{
+			if (table->content != NULL)
+				pfree(table->content);
 			(void) hash_search(protected_tables, &table->relid, HASH_REMOVE, NULL);
+		}
 	protected_tables_any_invalid = false;
 	occ_protected_tables_epoch++;
 }
 
 /*
- * Fill a cache entry from the table's occ trigger and its version column.
+ * The table whose occ trigger this one is: rel's own, or, for a partition's
+ * clone, that of the partitioned table that was enabled, found by
+ * following pg_trigger.tgparentid up.  Nothing is locked: the catalog rows
+ * are read as lsyscache reads them.
+ */
+static Oid
+trigger_origin_relid(Relation rel, Trigger *trigger)
+{
+	Relation	pg_trigger;
+	Oid			tgoid = trigger->tgoid;
+	Oid			relid = RelationGetRelid(rel);
+
+	if (!trigger->tgisclone)
+		return relid;
+
+	pg_trigger = table_open(TriggerRelationId, AccessShareLock);
+	while (OidIsValid(tgoid))
+	{
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tuple;
+		Form_pg_trigger form;
+
+		ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber,
+					F_OIDEQ, ObjectIdGetDatum(tgoid));
+		scan = systable_beginscan(pg_trigger, TriggerOidIndexId, true,
+								  NULL, 1, &key);
+		tuple = systable_getnext(scan);
+		if (!HeapTupleIsValid(tuple))
+			elog(ERROR, "could not find tuple for trigger %u", tgoid);
+		form = (Form_pg_trigger) GETSTRUCT(tuple);
+		relid = form->tgrelid;
+		tgoid = form->tgparentid;
+		systable_endscan(scan);
+	}
+	table_close(pg_trigger, AccessShareLock);
+	return relid;
+}
+
+/*
+ * Fill a cache entry from the table's occ trigger and its version column,
+ * or for a content kind its plan of what to hash.
  */
 static void
 build_entry(OccProtectedTable *table, Relation rel, Trigger *trigger)
@@ -513,7 +607,28 @@ build_entry(OccProtectedTable *table, Relation rel, Trigger *trigger)
 
 	table->valid = false;
 	table->tgoid = trigger->tgoid;
+	if (table->content != NULL)
+		pfree(table->content);
+	table->content = NULL;
 	occ_trigger_settings(rel, trigger, &settings);
+	table->is_partition = rel->rd_rel->relispartition;
+
+	if (settings.kind->is_content)
+	{
+		table->content = occ_content_plan(rel, trigger_origin_relid(rel, trigger),
+										  settings.nexclude, settings.exclude,
+										  protected_tables_context);
+		table->settings = settings;
+		table->settings.nexclude = 0;
+		table->settings.exclude = NULL;
+		table->attnum = InvalidAttrNumber;
+		table->column.relname = NULL;
+		table->column.name = NULL;
+		table->column.typid = InvalidOid;
+		table->column.typmod = -1;
+		table->valid = true;
+		return;
+	}
 
 	table->attnum = InvalidAttrNumber;
 	if (strlen(settings.version_column) < NAMEDATALEN)
@@ -538,7 +653,6 @@ build_entry(OccProtectedTable *table, Relation rel, Trigger *trigger)
 	table->column.typmod = attr->atttypmod;
 	table->typlen = attr->attlen;
 	table->typalign = attr->attalign;
-	table->is_partition = rel->rd_rel->relispartition;
 
 	table->walk_from = 0;
 	table->walk_from_off = 0;
@@ -591,7 +705,10 @@ occ_protected_table(Relation rel, Trigger *trigger, uint64 *epoch)
 			remove_invalid_entries();
 		table = hash_search(protected_tables, &relid, HASH_ENTER, &found);
 		if (!found)
+		{
 			table->valid = false;
+			table->content = NULL;
+		}
 		build_entry(table, rel, trigger);
 	}
 	table->column.relname = RelationGetRelationName(rel);
@@ -630,12 +747,42 @@ split_tgargs(bytea *raw, int nargs, char ***args)
 }
 
 /*
+ * A name from a trigger's arguments as a value of type name: one longer
+ * than a column name can be is cut at a character boundary.
+ */
+static Name
+clipped_name(const char *name)
+{
+	Name		result = palloc0(NAMEDATALEN);
+
+	memcpy(NameStr(*result), name,
+		   pg_mbcliplen(name, strlen(name), NAMEDATALEN - 1));
+	return result;
+}
+
+/* A content kind's excluded columns, as a name[] in the order given. */
+static Datum
+excluded_columns(const OccTableSettings *settings)
+{
+	Datum	   *names = palloc(sizeof(Datum) * Max(settings->nexclude, 1));
+	int			i;
+
+	for (i = 0; i < settings->nexclude; i++)
+		names[i] = NameGetDatum(clipped_name(settings->exclude[i]));
+	return PointerGetDatum(construct_array(names, settings->nexclude, NAMEOID,
+										   NAMEDATALEN, false, TYPALIGN_CHAR));
+}
+
+/*
  * occ.protected_tables() RETURNS SETOF (table_name regclass, schema_name
- * name, version_column name, kind text, mode text, effective_mode text)
+ * name, version_column name, kind text, mode text, effective_mode text,
+ * excluded_columns name[])
  *
  * One row per table that an occ trigger protects: not a partition's clone
  * (its partitioned table is listed), well formed, enabled for ordinary
- * sessions, with arguments occ can read.
+ * sessions, with arguments occ can read.  A content kind has no version
+ * column (NULL) and a list of excluded columns, maybe empty; the other
+ * kinds have no such list (NULL).
  */
 Datum
 occ_protected_tables(PG_FUNCTION_ARGS)
@@ -677,9 +824,8 @@ occ_protected_tables(PG_FUNCTION_ARGS)
 		Datum		attr;
 		int			nattr;
 		char	  **args;
-		Datum		values[6];
-		bool		nulls[6] = {false, false, false, false, false, false};
-		Name		column;
+		Datum		values[7];
+		bool		nulls[7] = {false, false, false, false, false, false, false};
 		char	   *nspname;
 
 		if (form->tgfoid != check_version || OidIsValid(form->tgparentid) ||
@@ -704,12 +850,10 @@ occ_protected_tables(PG_FUNCTION_ARGS)
 			continue;			/* its table is being dropped */
 		values[0] = ObjectIdGetDatum(form->tgrelid);
 		values[1] = DirectFunctionCall1(namein, CStringGetDatum(nspname));
-		/* a name longer than a column name can be is cut at a character boundary */
-		column = palloc0(NAMEDATALEN);
-		memcpy(NameStr(*column), settings.version_column,
-			   pg_mbcliplen(settings.version_column, strlen(settings.version_column),
-							NAMEDATALEN - 1));
-		values[2] = NameGetDatum(column);
+		if (settings.version_column == NULL)
+			nulls[2] = true;
+		else
+			values[2] = NameGetDatum(clipped_name(settings.version_column));
 		values[3] = CStringGetTextDatum(settings.kind->name);
 		if (settings.mode == OCC_MODE_DEFAULT)
 			nulls[4] = true;
@@ -718,6 +862,10 @@ occ_protected_tables(PG_FUNCTION_ARGS)
 		values[5] = CStringGetTextDatum(occ_mode_name(settings.mode == OCC_MODE_DEFAULT ?
 													  occ_effective_default_mode() :
 													  settings.mode));
+		if (settings.kind->is_content)
+			values[6] = excluded_columns(&settings);
+		else
+			nulls[6] = true;
 		tuplestore_putvalues(tupstore, tupdesc, values, nulls);
 	}
 	systable_endscan(scan);

@@ -20,6 +20,7 @@
 #include "utils/relcache.h"
 #include "utils/reltrigger.h"
 
+#include "content_hash.h"
 #include "kind.h"
 #include "settings.h"
 
@@ -32,9 +33,11 @@
  */
 typedef struct OccTableSettings
 {
-	const char *version_column;
+	const char *version_column; /* NULL for a content kind */
 	const OccKindOps *kind;
 	OccMode		mode;			/* OCC_MODE_DEFAULT: follow occ.default_mode */
+	int			nexclude;		/* a content kind's columns that do not count */
+	char	  **exclude;
 } OccTableSettings;
 
 /*
@@ -64,10 +67,12 @@ typedef struct OccProtectedTable
 	Oid			relid;			/* hash key */
 	bool		valid;			/* cleared when the table's relcache entry is */
 	Oid			tgoid;			/* the trigger it was decoded from */
-	OccTableSettings settings;	/* version_column points into column_name */
+	OccTableSettings settings;	/* version_column points into column_name;
+								 * exclude is not kept */
 	NameData	column_name;
 	OccVersionColumn column;	/* for the kind's operations */
-	AttrNumber	attnum;
+	AttrNumber	attnum;			/* InvalidAttrNumber for a content kind */
+	OccContentPlan *content;	/* a content kind's plan, else NULL */
 	int16		typlen;
 	char		typalign;
 	bool		is_partition;	/* rows may move to another partition */
@@ -99,6 +104,8 @@ extern void occ_trigger_settings(Relation rel, Trigger *trigger,
 extern void occ_table_info(Relation rel, const char *schema, OccTableInfo *info);
 extern void occ_check_version_column(Relation rel, AttrNumber attnum,
 									 const OccKindOps *kind, OccColumnUse use);
+extern bool occ_settings_exclude(const OccTableSettings *settings,
+								 const char *column);
 extern void occ_execute_ddl(const char *sql);
 extern void occ_create_trigger(const char *schema, OccTableInfo *info,
 							   const char *trigger_name,

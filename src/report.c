@@ -81,7 +81,9 @@ describe_row_key(Relation rel, HeapTuple tuple)
  * May the current user see the values of this column of any row?  The
  * rules of ExecBuildSlotValueDescription and BuildIndexValueDescription:
  * not if row-level security applies to the user, else if the user may
- * SELECT the table or the column.
+ * SELECT the table or the column.  A content hash (attnum is
+ * InvalidAttrNumber) is computed from many columns: it is shown to a user
+ * who may SELECT the whole table.
  */
 static bool
 user_may_see_column(Relation rel, AttrNumber attnum)
@@ -91,7 +93,20 @@ user_may_see_column(Relation rel, AttrNumber attnum)
 	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
 		return false;
 	return pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK ||
-		pg_attribute_aclcheck(relid, attnum, GetUserId(), ACL_SELECT) == ACLCHECK_OK;
+		(attnum != InvalidAttrNumber &&
+		 pg_attribute_aclcheck(relid, attnum, GetUserId(), ACL_SELECT) == ACLCHECK_OK);
+}
+
+/*
+ * The error fields of a report: the version column's, or for a content
+ * hash the table's alone.
+ */
+static int
+report_fields(const OccReport *report)
+{
+	if (report->version_attnum == InvalidAttrNumber)
+		return errtable(report->rel);
+	return errtablecol(report->rel, report->version_attnum);
 }
 
 /*
@@ -206,9 +221,20 @@ missing_detail(const OccReport *report)
 static int
 missing_hint(const OccReport *report)
 {
-	const char *column = NameStr(TupleDescAttr(RelationGetDescr(report->rel),
-											   report->version_attnum - 1)->attname);
+	const char *column;
 
+	if (report->version_attnum == InvalidAttrNumber)
+	{
+		/* a content hash: only occ.if_match and the wrappers state it */
+		if (report->by_trigger)
+			return errhint("Write the row through occ.update() or occ.delete(), which state its entity tag.");
+		if (report->is_delete)
+			return errhint("Set occ.if_match to the entity tag of the row you read (occ.etag(row)), or to * to delete whatever its content.");
+		return errhint("Set occ.if_match to the entity tag of the row you read (occ.etag(row)).");
+	}
+
+	column = NameStr(TupleDescAttr(RelationGetDescr(report->rel),
+								   report->version_attnum - 1)->attname);
 	if (report->where_unseen)
 		return errhint("The statement began before occ was loaded in this session, so a version required by its WHERE clause could not be seen; set session_preload_libraries = 'occ' to load occ when sessions start.");
 	if (report->by_trigger)
@@ -244,7 +270,7 @@ occ_emit_report(const OccReport *report, int elevel)
 				 stale_detail(report->key, report->show_versions, report->stated_by,
 							  report->current, report->expected),
 				 errhint("Read the row again and retry the write with its current version."),
-				 errtablecol(report->rel, report->version_attnum)));
+				 report_fields(report)));
 	else
 		ereport(elevel,
 				(errcode(report_sqlstate(report)),
@@ -255,7 +281,7 @@ occ_emit_report(const OccReport *report, int elevel)
 						relname),
 				 missing_detail(report),
 				 missing_hint(report),
-				 errtablecol(report->rel, report->version_attnum)));
+				 report_fields(report)));
 }
 
 /* Raise 40V01 (or PT412). */

@@ -34,6 +34,11 @@
  *			the table's kind advances it, or takes the proposed value.
  *	DELETE	Checked against occ.if_match and the WHERE clause the same way.
  *
+ * A table of kind hash has no version column (check_content_version): a
+ * row's version is the hash of its content, computed only when a check
+ * compares it; only occ.if_match and the wrappers state it, and nothing
+ * advances.
+ *
  * Whose rows are held to what (see row_writer()): occ.if_match applies to
  * the rows of the statement the client sent; statements run by triggers
  * are held to the strict requirement but not to the client's occ.if_match;
@@ -68,6 +73,7 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "content_hash.h"
 #include "http.h"
 #include "if_match.h"
 #include "kind.h"
@@ -156,6 +162,9 @@ stated_version(const OccProtectedTable *table, const char *value,
 	if (!occ_parse_version(value, table->column.typid, table->settings.kind,
 						   &version))
 		occ_report_bad_if_match(raw, source,
+								table->settings.kind->is_content ?
+								psprintf("\"%s\" is not a content hash: the versions of kind %s are 32 hexadecimal digits.",
+										 value, table->settings.kind->name) :
 								psprintf("\"%s\" is not a valid version for column \"%s\" of type %s.",
 										 value, table->column.name,
 										 format_type_be(table->column.typid)));
@@ -219,17 +228,50 @@ where_stated(OccStatementState *state, FunctionCallInfo fcinfo, Relation rel)
 
 /*
  * Refuse a write to a strict table that states its version in no way: not
- * in the SET list, not through occ.if_match, not in the WHERE clause.
+ * in the SET list, not through occ.if_match, not in the WHERE clause (a
+ * content kind's only in occ.if_match).
  */
 static void
 require_where_clause(OccStatementState *state, FunctionCallInfo fcinfo,
 					 Relation rel, bool is_delete, bool by_trigger)
 {
-	OccWhereClause where = where_stated(state, fcinfo, rel);
+	OccWhereClause where;
+
+	/* a content hash is in no column that a WHERE clause could require */
+	if (state->table->settings.kind->is_content)
+		occ_report_missing(rel, InvalidAttrNumber, is_delete, by_trigger, false);
+
+	where = where_stated(state, fcinfo, rel);
 
 	if (where != OCC_WHERE_STATES)
 		occ_report_missing(rel, state->table->attnum, is_delete, by_trigger,
 						   where == OCC_WHERE_UNSEEN);
+}
+
+/*
+ * The version of the row being written, as the checks that compare it ask
+ * for it.  A counter kind's is read from the column before any check; a
+ * content kind's is hashed only when a check compares it, so that a write
+ * that states nothing costs no hash.
+ */
+typedef struct CurrentVersion
+{
+	bool		known;
+	OccVersion	value;
+	const OccProtectedTable *table; /* to hash the row: */
+	TupleTableSlot *row;
+} CurrentVersion;
+
+static OccVersion
+current_version(CurrentVersion *current)
+{
+	if (!current->known)
+	{
+		current->value = occ_content_version(current->table->content,
+											 current->row);
+		current->known = true;
+	}
+	return current->value;
 }
 
 /*
@@ -287,7 +329,7 @@ row_writer(void)
  */
 static bool
 checked_for_wrapper(const OccProtectedTable *table, OccMode mode, Relation rel,
-					HeapTuple oldtuple, OccVersion current, bool is_delete)
+					HeapTuple oldtuple, CurrentVersion *current, bool is_delete)
 {
 	OccWrapperStatement *ws = occ_wrapper_statement;
 	const OccKindOps *kind = table->settings.kind;
@@ -314,11 +356,11 @@ checked_for_wrapper(const OccProtectedTable *table, OccMode mode, Relation rel,
 			foreach(lc, parsed.values)
 				if (kind->equal(stated_version(table, lfirst(lc), ws->if_match,
 											   OCC_STATED_BY_ARGUMENT),
-								current))
+								current_version(current)))
 					return true;
 			occ_report_stale(rel, oldtuple, table->attnum, is_delete,
 							 OCC_STATED_BY_ARGUMENT,
-							 kind->print(current, table->column.typid),
+							 kind->print(current_version(current), table->column.typid),
 							 ws->if_match);
 	}
 	return true;
@@ -355,7 +397,7 @@ column_assigned(const Bitmapset *updatedcols, int member)
 static void
 check_if_match(OccStatementState *state, FunctionCallInfo fcinfo,
 			   OccMode mode, Relation rel, HeapTuple oldtuple,
-			   OccVersion current, bool is_delete)
+			   CurrentVersion *current, bool is_delete)
 {
 	const OccProtectedTable *table = state->table;
 	int			i;
@@ -384,11 +426,13 @@ check_if_match(OccStatementState *state, FunctionCallInfo fcinfo,
 			return;
 		case OCC_IF_MATCH_VALUES:
 			for (i = 0; i < state->if_match_nvalues; i++)
-				if (table->settings.kind->equal(state->if_match_values[i], current))
+				if (table->settings.kind->equal(state->if_match_values[i],
+												current_version(current)))
 					return;
 			occ_report_stale(rel, oldtuple, table->attnum, is_delete,
 							 OCC_STATED_BY_SETTING,
-							 table->settings.kind->print(current, table->column.typid),
+							 table->settings.kind->print(current_version(current),
+														 table->column.typid),
 							 occ_if_match);
 	}
 }
@@ -602,8 +646,12 @@ assigned_next_version(OccStatementState *state, FunctionCallInfo fcinfo,
 	if (!proposal)
 		return next_version(table, current);
 	if (!checked && !nothing_stated_or_required(mode))
-		check_if_match(state, fcinfo, mode, rel, trigdata->tg_trigtuple, current,
+	{
+		CurrentVersion known = {.known = true, .value = current};
+
+		check_if_match(state, fcinfo, mode, rel, trigdata->tg_trigtuple, &known,
 					   false);
+	}
 	return proposed;
 }
 
@@ -645,6 +693,55 @@ refuse_trigger_protocol(FunctionCallInfo fcinfo)
 }
 
 /*
+ * The trigger for a table whose versions are hashes of its content (kind
+ * hash): the same checks, but the row's version is hashed only if a check
+ * compares it, and nothing advances.  The new row is returned as it is.
+ */
+static pg_noinline Datum
+check_content_version(OccStatementState *state, FunctionCallInfo fcinfo,
+					  TriggerData *trigdata, OccMode mode, bool moved_row_valid)
+{
+	const OccProtectedTable *table = state->table;
+	Relation	rel = trigdata->tg_relation;
+	HeapTuple	oldtuple = trigdata->tg_trigtuple;
+	bool		is_delete = TRIGGER_FIRED_BY_DELETE(trigdata->tg_event);
+	CurrentVersion current = {.known = false, .table = table,
+	.row = trigdata->tg_trigslot};
+
+	/* the DELETE half of a row movement whose UPDATE was just checked */
+	if (is_delete && moved_row_valid &&
+		ItemPointerEquals(&oldtuple->t_self, &state->moved_row))
+		return PointerGetDatum(oldtuple);
+
+	if (mode != OCC_MODE_NONE &&
+		!(occ_wrapper_statement != NULL &&
+		  checked_for_wrapper(table, mode, rel, oldtuple, &current, is_delete)) &&
+		!nothing_stated_or_required(mode))
+		check_if_match(state, fcinfo, mode, rel, oldtuple, &current, is_delete);
+
+	if (is_delete)
+		return PointerGetDatum(oldtuple);
+
+	if (table->is_partition)
+	{
+		state->moved_row = oldtuple->t_self;
+		state->moved_row_valid = true;
+	}
+
+	/*
+	 * The ETag of the new row, as this trigger sees it: a BEFORE trigger
+	 * that fires after this one and changes a counted column makes it
+	 * stale (see the README).
+	 */
+	if (occ_error_style == OCC_ERROR_STYLE_HTTP && occ_trigger_depth() <= 1)
+		occ_note_response_etag(fcinfo->flinfo->fn_mcxt, table->settings.kind,
+							   occ_content_version(table->content,
+												   trigdata->tg_newslot),
+							   InvalidOid);
+	return PointerGetDatum(trigdata->tg_newtuple);
+}
+
+/*
  * occ.check_version() -- the trigger function.
  */
 Datum
@@ -659,6 +756,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 	Datum		value;
 	bool		isnull;
 	OccVersion	current;
+	CurrentVersion known_current = {.known = true};
 	bool		moved_row_valid;
 
 	if (unlikely(!CALLED_AS_TRIGGER(fcinfo)) ||
@@ -678,6 +776,10 @@ occ_check_version(PG_FUNCTION_ARGS)
 	if (mode == OCC_MODE_DEFAULT)
 		mode = occ_effective_default_mode();
 
+	if (unlikely(table->settings.kind->is_content))
+		return check_content_version(state, fcinfo, trigdata, mode,
+									 moved_row_valid);
+
 	value = tuple_version(table, oldtuple, RelationGetDescr(rel), &isnull);
 	if (isnull)
 		ereport(ERROR,
@@ -687,6 +789,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 				 errhint("Set the version of this row, and make the column NOT NULL."),
 				 errtablecol(rel, table->attnum)));
 	current = version_of(table, value);
+	known_current.value = current;
 
 	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 	{
@@ -700,9 +803,9 @@ occ_check_version(PG_FUNCTION_ARGS)
 
 		if (mode != OCC_MODE_NONE &&
 			!(occ_wrapper_statement != NULL &&
-			  checked_for_wrapper(table, mode, rel, oldtuple, current, true)) &&
+			  checked_for_wrapper(table, mode, rel, oldtuple, &known_current, true)) &&
 			!nothing_stated_or_required(mode))
-			check_if_match(state, fcinfo, mode, rel, oldtuple, current, true);
+			check_if_match(state, fcinfo, mode, rel, oldtuple, &known_current, true);
 		return PointerGetDatum(oldtuple);
 	}
 	else
@@ -720,7 +823,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 		/* nothing to check, or checked against a wrapper's if_match */
 		checked = mode == OCC_MODE_NONE ||
 			(occ_wrapper_statement != NULL &&
-			 checked_for_wrapper(table, mode, rel, oldtuple, current, false));
+			 checked_for_wrapper(table, mode, rel, oldtuple, &known_current, false));
 
 		assigned = column_assigned(trigdata->tg_updatedcols,
 								   attnum - FirstLowInvalidHeapAttributeNumber);
@@ -735,7 +838,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 		else
 		{
 			if (!assigned && !checked && !nothing_stated_or_required(mode))
-				check_if_match(state, fcinfo, mode, rel, oldtuple, current, false);
+				check_if_match(state, fcinfo, mode, rel, oldtuple, &known_current, false);
 			next = next_version(table, current);
 		}
 

@@ -765,8 +765,10 @@ write_one_row(FunctionCallInfo fcinfo, bool is_delete)
 				 errmsg("relation \"%s\" is not enabled for occ", info.name),
 				 errhint("Call occ.enable() first.")));
 	check_trigger_fires(&info);
-	version_attnum = get_attnum(relid, info.settings.version_column);
-	if (version_attnum <= 0)
+	/* a content hash is in no column: InvalidAttrNumber */
+	version_attnum = info.settings.version_column == NULL ? InvalidAttrNumber :
+		get_attnum(relid, info.settings.version_column);
+	if (info.settings.version_column != NULL && version_attnum <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("version column \"%s\" of relation \"%s\" does not exist",
@@ -782,11 +784,18 @@ write_one_row(FunctionCallInfo fcinfo, bool is_delete)
 	if (!is_delete)
 	{
 		changes = named_values(rel, PG_GETARG_JSONB_P(3), "changes");
+		if (changes == NIL && version_attnum == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("argument \"changes\" must name at least one column"),
+					 errdetail("Relation \"%s\" has no version column to advance: its versions are hashes of its content.",
+							   info.name)));
 		foreach(lc, changes)
 		{
 			NamedValue *nv = lfirst(lc);
 
-			if (strcmp(get_attname(relid, nv->attnum, false),
+			if (version_attnum != InvalidAttrNumber &&
+				strcmp(get_attname(relid, nv->attnum, false),
 					   info.settings.version_column) == 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

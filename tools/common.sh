@@ -8,7 +8,7 @@
 set -eu
 
 PG_MAJOR=${PG_MAJOR:-15}
-PACKAGES="make gcc postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libipc-run-perl"
+PACKAGES="make gcc postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libipc-run-perl libxxhash-dev"
 # for the client examples (examples/run.sh; it installs node and npm
 # itself if the machine has none)
 EXAMPLE_PACKAGES="python3-psycopg default-jdk-headless libpostgresql-jdbc-java

@@ -126,7 +126,7 @@ SUITE_13=bullseye
 SUITE_17=trixie
 SUITE_18=sid
 SUITE_assert=bookworm
-BASE_PACKAGES="make gcc libc6-dev libipc-run-perl perl"
+BASE_PACKAGES="make gcc libc6-dev libipc-run-perl perl libxxhash-dev"
 
 # prepare TARGET: its chroot with PostgreSQL and what the suite needs.
 prepare() {
