@@ -5,9 +5,10 @@
 # promises.
 #
 # An old cluster holds tables enabled every way (integer, timestamp, a
-# partitioned table, strict mode, a quoted column name); pg_upgrade moves it
-# to a new cluster, and the new cluster must list the same occ.tables, keep
-# every row's exact version, refuse stale writes and accept current ones.
+# partitioned table, strict mode, a quoted column name, kind hash with an
+# excluded column); pg_upgrade moves it to a new cluster, and the new
+# cluster must list the same occ.tables, keep every row's exact version
+# (for kind hash: its tag), refuse stale writes and accept current ones.
 # Old and new clusters use the same binaries: only one major version of
 # PostgreSQL is installed where the suite runs, so this checks that occ's
 # catalog state (triggers, their arguments, the extension's objects) goes
@@ -54,10 +55,17 @@ UPDATE measurements SET reading = 10 WHERE id = 1;
 CREATE TABLE orders (id int PRIMARY KEY, total int);
 INSERT INTO orders VALUES (1, 5);
 SELECT occ.enable('orders', mode => 'strict');
+
+CREATE TYPE grade AS ENUM ('low', 'high');
+CREATE TABLE parts (id int PRIMARY KEY, price numeric, grade grade,
+                    synced_at timestamptz);
+INSERT INTO parts VALUES (1, 1.50, 'high', now()), (2, 2.0, 'low', NULL);
+SELECT occ.enable('parts', kind => 'hash', exclude => '{synced_at}');
 });
 
 my $tables_query = q{
-SELECT table_name, schema_name, version_column, kind, coalesce(mode, '-'), effective_mode
+SELECT table_name, schema_name, version_column, kind, coalesce(mode, '-'), effective_mode,
+       excluded_columns
   FROM occ.tables ORDER BY table_name::text};
 my $versions_query = q{
 SET timezone = 'UTC';
@@ -65,6 +73,7 @@ SELECT 'accounts', id, version::text FROM accounts
 UNION ALL SELECT 'trades', id, "Updated At"::text FROM trades
 UNION ALL SELECT 'measurements', id, version::text FROM measurements
 UNION ALL SELECT 'orders', id, version::text FROM orders
+UNION ALL SELECT 'parts', id, occ.etag(p) FROM parts p
 ORDER BY 1, 2};
 
 my $tables_before = $old->safe_psql('app', $tables_query);
@@ -136,6 +145,14 @@ is($state, '40V01', 'partitioned: a partition created after the upgrade is check
 is($state, '23V01', 'strict: a write that states no version is refused');
 ($state, $out) = try_sql('UPDATE orders SET total = 0, version = 1 WHERE id = 1 RETURNING version');
 is("$state $out", '00000 2', 'strict: a write that states the current version is accepted');
+
+my $tag = $new->safe_psql('app', 'SELECT occ.etag(p) FROM parts p WHERE id = 1');
+($state) = try_sql(q{SET occ.if_match = '"00000000000000000000000000000000"';
+	UPDATE parts SET price = 0 WHERE id = 1});
+is($state, '40V01', 'hash: a stale update is refused');
+($state, $out) = try_sql(qq{SET occ.if_match = '$tag';
+	UPDATE parts SET price = 3 WHERE id = 1 RETURNING price});
+is("$state $out", '00000 3', 'hash: the current tag is accepted');
 
 $new->stop;
 done_testing();
