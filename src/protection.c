@@ -59,6 +59,7 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tupmacs.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_proc.h"
