@@ -18,7 +18,8 @@
  *	  run together into the same bytes;
  *	- float4 and float8 NaNs as the one NaN their input function makes: a
  *	  NaN computed by arithmetic may carry other bits, which a dump would
- *	  not restore;
+ *	  not restore; a name as its characters, without the bytes after its
+ *	  terminator, which not every function that makes a name zeroes;
  *	- values whose stored bytes hold an OID, which pg_dump and pg_restore
  *	  do not keep, in a form that holds none: an enum as its label, a reg*
  *	  type as its name (printed with search_path = pg_catalog, so that it
@@ -92,6 +93,7 @@ typedef enum ValueForm
 	FORM_STORED,				/* the stored bytes, detoasted */
 	FORM_FLOAT4,				/* stored bytes, NaNs made one */
 	FORM_FLOAT8,
+	FORM_NAME,					/* the characters before the terminator */
 	FORM_ENUM,					/* the label */
 	FORM_OBJECT_NAME,			/* a reg* type: the name of the object */
 	FORM_ARRAY,					/* dimensions, then element by element */
@@ -280,6 +282,8 @@ value_form(Oid typid, TypeCacheEntry *typentry)
 		return FORM_FLOAT4;
 	if (typid == FLOAT8OID)
 		return FORM_FLOAT8;
+	if (typid == NAMEOID)
+		return FORM_NAME;
 	if (names_an_object(typid))
 		return FORM_OBJECT_NAME;
 
@@ -539,6 +543,13 @@ input_value(HashInput *in, const ValueType *type, Datum value)
 				if (isnan(f))
 					f = get_float8_nan();
 				input_bytes(in, &f, sizeof(f));
+			}
+			break;
+		case FORM_NAME:
+			{
+				const char *name = NameStr(*DatumGetName(value));
+
+				input_counted_bytes(in, name, strnlen(name, NAMEDATALEN));
 			}
 			break;
 		case FORM_ENUM:
