@@ -45,6 +45,8 @@ REGRESS += wrapper_search_path wrapper_plans wrapper_rename wrapper_memory wrapp
 REGRESS += guard_usage guard_drop guard_typed guard_duplicate guard_state guard_scanner
 # ORMs unchanged (issue 10): versions in the WHERE clause, proposals
 REGRESS += where_clause proposals
+# versionless tables (issue 11): the hash kind
+REGRESS += hash_kind
 REGRESS_OPTS = --load-extension=occ
 
 ISOLATION = stale_update stale_delete stale_repeatable_read
@@ -62,5 +64,5 @@ include $(PGXS)
 
 # Tests of what PostgreSQL 15 brought: MERGE, GRANT SET ON PARAMETER.
 ifeq ($(shell test $(MAJORVERSION) -ge 15 && echo yes),yes)
-REGRESS += merge in_place_merge privileges_parameter
+REGRESS += merge in_place_merge privileges_parameter hash_merge
 endif
