@@ -168,7 +168,13 @@ SELECT occ.enable('hk_refused', kind => 'hash', exclude => '{a,b,a}'); \echo :LA
 SELECT occ.enable('hk_refused', kind => 'hash', exclude => '{id,a,b}'); \echo :LAST_ERROR_SQLSTATE
 SELECT occ.enable('hk_refused', kind => 'hash', exclude => '{a,NULL}'); \echo :LAST_ERROR_SQLSTATE
 SELECT occ.enable('hk_refused', kind => 'hash', exclude => ARRAY[NULL]::name[]); \echo :LAST_ERROR_SQLSTATE
+SELECT occ.enable('hk_refused', kind => 'hash', exclude => '{{a},{b}}'); \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM hk_shape('hk_refused');
+-- a table without columns has nothing to hash
+CREATE TABLE hk_no_columns ();
+SELECT occ.enable('hk_no_columns', kind => 'hash'); \echo :LAST_ERROR_SQLSTATE
+SELECT * FROM hk_shape('hk_no_columns');
+DROP TABLE hk_no_columns;
 -- a dropped column does not count as one left to hash
 ALTER TABLE hk_refused DROP COLUMN b;
 SELECT occ.enable('hk_refused', kind => 'hash', exclude => '{id,a}'); \echo :LAST_ERROR_SQLSTATE
@@ -938,6 +944,25 @@ CREATE TRIGGER hk_second BEFORE UPDATE OR DELETE ON hk_ddl
                                                     'kind=integer', 'mode=lax'); \echo :LAST_ERROR_SQLSTATE
 SELECT triggers, args FROM hk_shape('hk_ddl');
 
+-- ==== DDL that would leave no column to hash is refused ====
+CREATE TABLE hk_last (id int, s text, t text);
+SELECT occ.enable('hk_last', kind => 'hash', exclude => '{s}');
+ALTER TABLE hk_last DROP COLUMN t;
+-- id is the last counted column
+ALTER TABLE hk_last DROP COLUMN id; \echo :LAST_ERROR_SQLSTATE
+SELECT * FROM hk_shape('hk_last');
+
+-- ==== an excluded column dropped and added back by one command ====
+-- Dropped in one command and added in another, the new column counts;
+-- in one command the DDL guard would only see a column of that name at
+-- the end, so it refuses.
+ALTER TABLE hk_last DROP COLUMN s, ADD COLUMN s int; \echo :LAST_ERROR_SQLSTATE
+SELECT * FROM hk_shape('hk_last');
+ALTER TABLE hk_last DROP COLUMN s;
+ALTER TABLE hk_last ADD COLUMN s int;
+SELECT args FROM hk_shape('hk_last');
+DROP TABLE hk_last;
+
 -- ==== an occ trigger created by hand: as occ.enable would make it ====
 CREATE TABLE hk_hand (id int PRIMARY KEY, qty int, synced_at int);
 CREATE TRIGGER occ_version BEFORE UPDATE OR DELETE ON hk_hand
@@ -946,6 +971,11 @@ CREATE TRIGGER occ_version BEFORE UPDATE OR DELETE ON hk_hand
 CREATE TRIGGER occ_version BEFORE UPDATE OR DELETE ON hk_hand
     FOR EACH ROW EXECUTE FUNCTION occ.check_version('format=1', 'kind=hash', 'mode=lax',
                                                     'exclude=synced_at', 'exclude=synced_at'); \echo :LAST_ERROR_SQLSTATE
+-- excluding every column
+CREATE TRIGGER occ_version BEFORE UPDATE OR DELETE ON hk_hand
+    FOR EACH ROW EXECUTE FUNCTION occ.check_version('format=1', 'kind=hash', 'mode=lax',
+                                                    'exclude=id', 'exclude=qty',
+                                                    'exclude=synced_at'); \echo :LAST_ERROR_SQLSTATE
 -- kind hash has no version column
 CREATE TRIGGER occ_version BEFORE UPDATE OR DELETE ON hk_hand
     FOR EACH ROW EXECUTE FUNCTION occ.check_version('format=1', 'column=qty', 'kind=hash',

@@ -488,9 +488,10 @@ refuse_second_occ_trigger(Relation rel, Oid trigger_function,
 /*
  * Keep a content kind's excluded columns those the user named: follow a
  * renamed one, and forget a dropped one (a column added later under its
- * name counts).  Any other change to the table's columns changes what is
- * hashed, and so every tag, which is allowed.  The trigger is re-created
- * only if its list changed.
+ * name counts; see guard_dropped_columns for one added back by the same
+ * command).  Any other change to the table's columns changes what is
+ * hashed, and so every tag, which is allowed, unless no column would be
+ * left to hash.  The trigger is re-created only if its list changed.
  */
 static void
 follow_excluded_columns(const char *schema, OccTableInfo *info,
@@ -498,6 +499,7 @@ follow_excluded_columns(const char *schema, OccTableInfo *info,
 {
 	OccTableSettings settings = info->settings;
 	bool		changed = false;
+	Relation	rel;
 	int			i;
 
 	settings.exclude = palloc(sizeof(char *) * Max(info->settings.nexclude, 1));
@@ -518,6 +520,16 @@ follow_excluded_columns(const char *schema, OccTableInfo *info,
 		}
 		settings.exclude[settings.nexclude++] = name;
 	}
+	rel = relation_open(info->relid, AccessShareLock);
+	if (occ_counted_columns(rel, &settings) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("relation \"%s\" would have no column left to hash",
+						RelationGetRelationName(rel)),
+				 errdetail("The versions of relation \"%s\" are hashes of its columns that are not excluded.",
+						   RelationGetRelationName(rel)),
+				 errhint("Call occ.disable() first.")));
+	relation_close(rel, NoLock);
 	if (changed)
 		occ_replace_trigger(schema, info, &settings);
 }
@@ -659,7 +671,15 @@ check_new_occ_trigger(Relation rel, Trigger *trigger)
 					 errmsg("column \"%s\" of relation \"%s\" does not exist",
 							settings.exclude[i], RelationGetRelationName(rel))));
 	if (settings.kind->is_content)
+	{
+		if (occ_counted_columns(rel, &settings) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("trigger \"%s\" of relation \"%s\" excludes every column",
+							trigger->tgname, RelationGetRelationName(rel)),
+					 errdetail("A row's version is the hash of the columns that are not excluded; with none, no write could ever be found stale.")));
 		return;
+	}
 	attnum = get_attnum(RelationGetRelid(rel), settings.version_column);
 	if (attnum == InvalidAttrNumber)
 		ereport(ERROR,
@@ -746,7 +766,8 @@ guard_new_trigger(const char *schema, Oid relid, const char *trigger_name)
 
 /*
  * At sql_drop: refuse a command that dropped the version column of an
- * enabled table.
+ * enabled table, or dropped an excluded column of a table of kind hash and
+ * added a column of that name back.
  *
  * Looking at the end of the command is not enough: "DROP COLUMN version,
  * ADD COLUMN version bigint NOT NULL DEFAULT 1" leaves a column that passes
@@ -815,6 +836,15 @@ guard_dropped_columns(const char *schema)
 			info.settings.version_column != NULL &&
 			strcmp(info.settings.version_column, column) == 0)
 			refuse_drop(column, RelationGetRelationName(rel));
+		if (info.enabled && !info.trigger_is_clone &&
+			occ_settings_exclude(&info.settings, column) &&
+			get_attnum(RelationGetRelid(rel), column) != InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot drop and add excluded column \"%s\" of relation \"%s\" in one command",
+							column, RelationGetRelationName(rel)),
+					 errdetail("A dropped excluded column leaves the list of excluded columns; a column added under its name counts."),
+					 errhint("Drop the column and add it in separate commands, or call occ.disable() first.")));
 		relation_close(rel, NoLock);
 	}
 }

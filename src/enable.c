@@ -273,22 +273,26 @@ report_version_column(Oid relid, const char *relname, const char *column,
 }
 
 /*
- * A content kind's excluded columns, from occ.enable's "exclude" argument:
- * each a column of the table, named once, and not all of them.  Returns
- * the number of names, and the names in *names.
+ * A content kind's excluded columns, from occ.enable's "exclude" argument,
+ * a one-dimensional array: each a column of the table, named once.
+ * Returns the number of names, and the names in *names.
  */
 static int
 exclude_argument(FunctionCallInfo fcinfo, int argno, Relation rel, char ***names)
 {
+	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(argno);
 	Datum	   *elems;
 	bool	   *elem_nulls;
 	int			n;
-	int			counted = 0;
 	int			i;
 	int			j;
 
-	deconstruct_array(PG_GETARG_ARRAYTYPE_P(argno), NAMEOID, NAMEDATALEN, false,
-					  TYPALIGN_CHAR, &elems, &elem_nulls, &n);
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"%s\" must be a one-dimensional array", "exclude")));
+	deconstruct_array(array, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR,
+					  &elems, &elem_nulls, &n);
 	*names = palloc(sizeof(char *) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
@@ -316,17 +320,25 @@ exclude_argument(FunctionCallInfo fcinfo, int argno, Relation rel, char ***names
 						(errcode(ERRCODE_DUPLICATE_COLUMN),
 						 errmsg("column \"%s\" is excluded more than once", (*names)[i])));
 	}
+	return n;
+}
 
-	for (i = 0; i < RelationGetDescr(rel)->natts; i++)
-		if (!TupleDescAttr(RelationGetDescr(rel), i)->attisdropped)
-			counted++;
-	if (counted <= n)
+/*
+ * Refuse a content kind that would hash no column of the table: every row
+ * would have the same version, and no write could be found stale.
+ */
+static void
+require_counted_columns(Relation rel, const OccTableSettings *settings)
+{
+	if (occ_counted_columns(rel, settings) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 settings->nexclude > 0 ?
 				 errmsg("cannot exclude every column of relation \"%s\"",
+						RelationGetRelationName(rel)) :
+				 errmsg("relation \"%s\" has no column to hash",
 						RelationGetRelationName(rel)),
 				 errdetail("A row's version is the hash of the columns that are not excluded; with none, no write could ever be found stale.")));
-	return n;
 }
 
 /* Do two lists of excluded columns name the same columns, in any order? */
@@ -433,6 +445,8 @@ occ_enable(PG_FUNCTION_ARGS)
 	rel = open_table_for_alter(fcinfo, PG_GETARG_OID(0), &info);
 	if (settings.kind->is_content && !PG_ARGISNULL(4))
 		settings.nexclude = exclude_argument(fcinfo, 4, rel, &settings.exclude);
+	if (settings.kind->is_content && !info.enabled)
+		require_counted_columns(rel, &settings);
 	if (!info.enabled && !settings.kind->is_content)
 	{
 		attnum = get_attnum(RelationGetRelid(rel), settings.version_column);

@@ -216,6 +216,30 @@ occ_encode_trigger_args(const OccTableSettings *settings)
 	return buf.data;
 }
 
+/*
+ * How many columns of rel a content kind with these settings hashes: those
+ * neither dropped nor excluded.  None would make every row's version the
+ * same, so that no write could be found stale: enabling, a hand-made
+ * trigger and DDL that would leave none are refused.
+ */
+int
+occ_counted_columns(Relation rel, const OccTableSettings *settings)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			counted = 0;
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+
+		if (!attr->attisdropped &&
+			!occ_settings_exclude(settings, NameStr(attr->attname)))
+			counted++;
+	}
+	return counted;
+}
+
 /* Is the column among the settings' excluded columns? */
 bool
 occ_settings_exclude(const OccTableSettings *settings, const char *column)

@@ -106,6 +106,7 @@ extern void occ_check_version_column(Relation rel, AttrNumber attnum,
 									 const OccKindOps *kind, OccColumnUse use);
 extern bool occ_settings_exclude(const OccTableSettings *settings,
 								 const char *column);
+extern int	occ_counted_columns(Relation rel, const OccTableSettings *settings);
 extern void occ_execute_ddl(const char *sql);
 extern void occ_create_trigger(const char *schema, OccTableInfo *info,
 							   const char *trigger_name,
