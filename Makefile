@@ -54,6 +54,8 @@ ISOLATION = stale_update stale_delete stale_repeatable_read
 ISOLATION += guard_concurrent_drop
 # ORMs unchanged (issue 10): versions in the WHERE clause
 ISOLATION += strict_where
+# versionless tables (issue 11): the hash kind
+ISOLATION += hash_two_writers
 ISOLATION_OPTS = --load-extension=occ
 
 TAP_TESTS = 1
