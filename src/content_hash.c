@@ -27,12 +27,15 @@
  *	  field by field, an array of user-defined or such element types
  *	  element by element, and a range or multirange of a user-defined type
  *	  bound by bound.  Built-in types' OIDs are fixed, so arrays and ranges
- *	  of plain built-in types are hashed as stored.
+ *	  of plain built-in types are hashed as stored;
+ *	- an array hashed as stored without its null bitmap when no element is
+ *	  NULL: an element assignment may leave one behind, which a dump would
+ *	  not restore.
  *
  * Nothing depends on a session setting (TimeZone, DateStyle, extra_float_
- * digits, search_path), as text forms would.  hash_record_extended() would
- * not do either: it hashes values that compare equal alike, cannot hash
- * json, and hashes enums by OID.
+ * digits, search_path, quote_all_identifiers), as text forms would.
+ * hash_record_extended() would not do either: it hashes values that
+ * compare equal alike, cannot hash json, and hashes enums by OID.
  *
  * The hash is seeded with the list of columns hashed, by name and type, so
  * that tags are per column list: two tables' rows share a tag only if they
@@ -96,6 +99,8 @@ typedef enum ValueForm
 	FORM_NAME,					/* the characters before the terminator */
 	FORM_ENUM,					/* the label */
 	FORM_OBJECT_NAME,			/* a reg* type: the name of the object */
+	FORM_PLAIN_ARRAY,			/* stored bytes, without a needless null
+								 * bitmap */
 	FORM_ARRAY,					/* dimensions, then element by element */
 	FORM_COMPOSITE,				/* field by field */
 	FORM_RANGE,					/* flags, then bound by bound */
@@ -313,8 +318,8 @@ value_form(Oid typid, TypeCacheEntry *typentry)
 	}
 
 	element = get_element_type(typid);
-	if (OidIsValid(element) && !stored_bytes_are_stable(element))
-		return FORM_ARRAY;
+	if (OidIsValid(element))
+		return stored_bytes_are_stable(element) ? FORM_PLAIN_ARRAY : FORM_ARRAY;
 	return FORM_STORED;
 }
 
@@ -411,6 +416,46 @@ input_object_name(HashInput *in, Oid typid, Datum value)
 
 	input_counted_bytes(in, name, strlen(name));
 	pfree(name);
+}
+
+/*
+ * An array of a type hashed as stored, as stored, but without its null
+ * bitmap when no element is NULL.  Assigning to an element of an array
+ * that held a NULL keeps the bitmap (array_set_element), but the input
+ * function, COPY and the other array functions build none: the same
+ * content restored from a dump or applied by a logical subscriber is
+ * stored without it.  An array without a bitmap is hashed exactly as
+ * stored.
+ */
+static void
+input_plain_array(HashInput *in, Datum value)
+{
+	ArrayType  *array = DatumGetArrayTypeP(value);
+
+	if (ARR_HASNULL(array) && !array_contains_nulls(array))
+	{
+		int			ndim = ARR_NDIM(array);
+		Size		overhead = ARR_OVERHEAD_NONULLS(ndim);
+		Size		nbytes = ARR_SIZE(array) - array->dataoffset;
+		ArrayType  *plain = palloc0(overhead + nbytes);
+
+		/* the header without a bitmap, then the same elements */
+		SET_VARSIZE(plain, overhead + nbytes);
+		plain->ndim = ndim;
+		plain->dataoffset = 0;
+		plain->elemtype = ARR_ELEMTYPE(array);
+		memcpy(ARR_DIMS(plain), ARR_DIMS(array), ndim * sizeof(int));
+		memcpy(ARR_LBOUND(plain), ARR_LBOUND(array), ndim * sizeof(int));
+		memcpy((char *) plain + overhead,
+			   (char *) array + array->dataoffset, nbytes);
+		input_counted_bytes(in, VARDATA(plain), VARSIZE(plain) - VARHDRSZ);
+		pfree(plain);
+	}
+	else
+		input_counted_bytes(in, VARDATA(array), VARSIZE(array) - VARHDRSZ);
+
+	if ((Pointer) array != DatumGetPointer(value))
+		pfree(array);
 }
 
 static void
@@ -558,6 +603,9 @@ input_value(HashInput *in, const ValueType *type, Datum value)
 		case FORM_OBJECT_NAME:
 			input_object_name(in, type->typid, value);
 			break;
+		case FORM_PLAIN_ARRAY:
+			input_plain_array(in, value);
+			break;
 		case FORM_ARRAY:
 			input_array(in, value);
 			break;
@@ -597,6 +645,7 @@ occ_content_plan(Relation rel, Oid origin_relid, int nexclude,
 	OccContentPlan *plan;
 	StringInfoData column_list;
 	AttrNumber	attnum;
+	int			nestlevel;
 
 	class_tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(origin_relid));
 	if (!HeapTupleIsValid(class_tuple))
@@ -607,6 +656,16 @@ occ_content_plan(Relation rel, Oid origin_relid, int nexclude,
 	plan = MemoryContextAllocZero(cxt, offsetof(OccContentPlan, columns) +
 								  sizeof(HashedColumn) * Max(natts, 1));
 	initStringInfo(&column_list);
+
+	/*
+	 * The types' names go into the seed as format_type prints them, which
+	 * quotes every identifier when quote_all_identifiers is on: turn it off,
+	 * so that the seed does not depend on the session that built the plan.
+	 */
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("quote_all_identifiers", "off",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
 
 	for (attnum = 1; attnum <= natts; attnum++)
 	{
@@ -649,6 +708,7 @@ occ_content_plan(Relation rel, Oid origin_relid, int nexclude,
 		appendStringInfoChar(&column_list, '\0');
 		ReleaseSysCache(tuple);
 	}
+	AtEOXact_GUC(true, nestlevel);
 
 	plan->seed = XXH3_64bits(column_list.data, column_list.len);
 	pfree(column_list.data);
