@@ -22,15 +22,19 @@
  *	  terminator, which not every function that makes a name zeroes;
  *	- values whose stored bytes hold an OID, which pg_dump and pg_restore
  *	  do not keep, in a form that holds none: an enum as its label, a reg*
- *	  type as its name (printed with search_path = pg_catalog, so that it
- *	  is qualified whatever the session's search_path), a composite value
+ *	  type as its name (printed with search_path = pg_catalog, pg_temp, so
+ *	  that it is qualified whatever the session's search_path and temporary
+ *	  objects), an aclitem as its text (role names), a composite value
  *	  field by field, an array of user-defined or such element types
  *	  element by element, and a range or multirange of a user-defined type
  *	  bound by bound.  Built-in types' OIDs are fixed, so arrays and ranges
  *	  of plain built-in types are hashed as stored;
  *	- an array hashed as stored without its null bitmap when no element is
  *	  NULL: an element assignment may leave one behind, which a dump would
- *	  not restore.
+ *	  not restore;
+ *	- a tsquery in its binary send form: its stored operand strings are in
+ *	  the order the query was built in (tsquery_and puts the right-hand
+ *	  operand's first), which it does not print and a dump does not keep.
  *
  * Nothing depends on a session setting (TimeZone, DateStyle, extra_float_
  * digits, search_path, quote_all_identifiers), as text forms would.
@@ -97,6 +101,7 @@ typedef enum ValueForm
 	FORM_FLOAT4,				/* stored bytes, NaNs made one */
 	FORM_FLOAT8,
 	FORM_NAME,					/* the characters before the terminator */
+	FORM_SEND,					/* the binary send form */
 	FORM_ENUM,					/* the label */
 	FORM_OBJECT_NAME,			/* a reg* type: the name of the object */
 	FORM_PLAIN_ARRAY,			/* stored bytes, without a needless null
@@ -236,12 +241,16 @@ hash_result(HashInput *in)
  * ----------------------------------------------------------------
  */
 
-/* The reg* types: OIDs that stand for a named object. */
+/*
+ * The reg* types: OIDs that stand for a named object; and aclitem, which
+ * holds the OIDs of two roles and prints their names.
+ */
 static bool
 names_an_object(Oid typid)
 {
 	switch (typid)
 	{
+		case ACLITEMOID:
 		case REGPROCOID:
 		case REGPROCEDUREOID:
 		case REGOPEROID:
@@ -289,6 +298,8 @@ value_form(Oid typid, TypeCacheEntry *typentry)
 		return FORM_FLOAT8;
 	if (typid == NAMEOID)
 		return FORM_NAME;
+	if (typid == TSQUERYOID)
+		return FORM_SEND;
 	if (names_an_object(typid))
 		return FORM_OBJECT_NAME;
 
@@ -373,6 +384,20 @@ input_stored_bytes(HashInput *in, const ValueType *type, Datum value)
 	}
 }
 
+/* A value as the type's send function writes it. */
+static void
+input_send_form(HashInput *in, Oid typid, Datum value)
+{
+	Oid			typsend;
+	bool		typisvarlena;
+	bytea	   *sent;
+
+	getTypeBinaryOutputInfo(typid, &typsend, &typisvarlena);
+	sent = OidSendFunctionCall(typsend, value);
+	input_counted_bytes(in, VARDATA(sent), VARSIZE(sent) - VARHDRSZ);
+	pfree(sent);
+}
+
 static void
 input_enum_label(HashInput *in, Datum value)
 {
@@ -391,9 +416,12 @@ input_enum_label(HashInput *in, Datum value)
 
 /*
  * The name of the object a reg* value stands for, as its output function
- * prints it with only pg_catalog in the search path: schema-qualified
- * unless built in, whatever the session's search_path.  A dangling OID
- * prints as a number.
+ * prints it with pg_catalog first in the search path and the session's
+ * temporary schema after it (not first, where it is searched when not
+ * listed, so that a temporary object named like a built-in one does not
+ * make the built-in one print qualified): schema-qualified unless built
+ * in, whatever the session's search_path.  A dangling OID prints as a
+ * number.  An aclitem the same way: it prints role names.
  */
 static void
 input_object_name(HashInput *in, Oid typid, Datum value)
@@ -405,7 +433,7 @@ input_object_name(HashInput *in, Oid typid, Datum value)
 
 	getTypeOutputInfo(typid, &typoutput, &typisvarlena);
 	nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog",
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
 	(void) set_config_option("quote_all_identifiers", "off",
@@ -596,6 +624,9 @@ input_value(HashInput *in, const ValueType *type, Datum value)
 
 				input_counted_bytes(in, name, strnlen(name, NAMEDATALEN));
 			}
+			break;
+		case FORM_SEND:
+			input_send_form(in, type->typid, value);
 			break;
 		case FORM_ENUM:
 			input_enum_label(in, value);
