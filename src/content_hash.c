@@ -16,9 +16,10 @@
  *	  and a writer holding the other did not see the same row.  Variable-
  *	  length values are preceded by their length, so that no two rows
  *	  run together into the same bytes;
- *	- float4 and float8 NaNs as the one NaN their input function makes: a
- *	  NaN computed by arithmetic may carry other bits, which a dump would
- *	  not restore; a name as its characters, without the bytes after its
+ *	- float4 and float8 NaNs, also those in the geometric types (made of
+ *	  float8s), as the one NaN their input function makes: a NaN computed
+ *	  by arithmetic may carry other bits, which a dump would not restore; a
+ *	  name as its characters, without the bytes after its
  *	  terminator, which not every function that makes a name zeroes;
  *	- values whose stored bytes hold an OID, which pg_dump and pg_restore
  *	  do not keep, in a form that holds none: an enum as its label, a reg*
@@ -81,6 +82,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
+#include "utils/geo_decls.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -100,6 +102,7 @@ typedef enum ValueForm
 	FORM_STORED,				/* the stored bytes, detoasted */
 	FORM_FLOAT4,				/* stored bytes, NaNs made one */
 	FORM_FLOAT8,
+	FORM_GEOMETRIC,				/* stored bytes, float8 NaNs made one */
 	FORM_NAME,					/* the characters before the terminator */
 	FORM_SEND,					/* the binary send form */
 	FORM_ENUM,					/* the label */
@@ -300,6 +303,19 @@ value_form(Oid typid, TypeCacheEntry *typentry)
 		return FORM_NAME;
 	if (typid == TSQUERYOID)
 		return FORM_SEND;
+	switch (typid)
+	{
+		case POINTOID:
+		case LSEGOID:
+		case PATHOID:
+		case BOXOID:
+		case POLYGONOID:
+		case LINEOID:
+		case CIRCLEOID:
+			return FORM_GEOMETRIC;
+		default:
+			break;
+	}
 	if (names_an_object(typid))
 		return FORM_OBJECT_NAME;
 
@@ -382,6 +398,55 @@ input_stored_bytes(HashInput *in, const ValueType *type, Datum value)
 
 		input_counted_bytes(in, cstring, strlen(cstring));
 	}
+}
+
+/* float8s, each NaN made the one float8in makes. */
+static void
+input_float8s(HashInput *in, const char *data, int count)
+{
+	int			i;
+
+	for (i = 0; i < count; i++)
+	{
+		float8		f;
+
+		memcpy(&f, data + i * sizeof(float8), sizeof(float8));
+		if (isnan(f))
+			f = get_float8_nan();
+		input_bytes(in, &f, sizeof(f));
+	}
+}
+
+/*
+ * A value of a geometric type: its float8s, after the number of points and
+ * whether it is closed for a path, after the number of points for a
+ * polygon (whose bounding box is float8s too).
+ */
+static void
+input_geometric(HashInput *in, const ValueType *type, Datum value)
+{
+	if (type->typid == PATHOID)
+	{
+		PATH	   *path = DatumGetPathP(value);
+
+		input_bytes(in, &path->npts, sizeof(path->npts));
+		input_bytes(in, &path->closed, sizeof(path->closed));
+		input_float8s(in, (const char *) path->p,
+					  path->npts * (int) (sizeof(Point) / sizeof(float8)));
+	}
+	else if (type->typid == POLYGONOID)
+	{
+		POLYGON    *polygon = DatumGetPolygonP(value);
+
+		input_bytes(in, &polygon->npts, sizeof(polygon->npts));
+		input_float8s(in, (const char *) &polygon->boundbox,
+					  (int) (sizeof(BOX) / sizeof(float8)));
+		input_float8s(in, (const char *) polygon->p,
+					  polygon->npts * (int) (sizeof(Point) / sizeof(float8)));
+	}
+	else
+		input_float8s(in, DatumGetPointer(value),
+					  type->typlen / (int) sizeof(float8));
 }
 
 /* A value as the type's send function writes it. */
@@ -624,6 +689,9 @@ input_value(HashInput *in, const ValueType *type, Datum value)
 
 				input_counted_bytes(in, name, strnlen(name, NAMEDATALEN));
 			}
+			break;
+		case FORM_GEOMETRIC:
+			input_geometric(in, type, value);
 			break;
 		case FORM_SEND:
 			input_send_form(in, type->typid, value);
