@@ -46,7 +46,7 @@ REGRESS += guard_usage guard_drop guard_typed guard_duplicate guard_state guard_
 # ORMs unchanged (issue 10): versions in the WHERE clause, proposals
 REGRESS += where_clause proposals
 # versionless tables (issue 11): the hash kind
-REGRESS += hash_kind
+REGRESS += hash_kind hash_content
 REGRESS_OPTS = --load-extension=occ
 
 ISOLATION = stale_update stale_delete stale_repeatable_read
@@ -64,7 +64,8 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# Tests of what PostgreSQL 15 brought: MERGE, GRANT SET ON PARAMETER.
+# Tests of what PostgreSQL 15 brought: MERGE, GRANT SET ON PARAMETER; and
+# of what 14 did: multiranges, pg_column_compression().
 ifeq ($(shell test $(MAJORVERSION) -ge 15 && echo yes),yes)
-REGRESS += merge in_place_merge privileges_parameter hash_merge
+REGRESS += merge in_place_merge privileges_parameter hash_merge hash_content_multirange
 endif
