@@ -350,7 +350,7 @@ CREATE TABLE hc_settings (k int, tstz timestamptz, ts timestamp, d date, tm time
                           m money, b bytea, j jsonb, js json, tr tstzrange,
                           rc regclass, rt regtype, rp regprocedure, rcl regclass,
                           rtl regtype, rn regnamespace, rr regrole, acl aclitem,
-                          e hc_elsewhere.hc_kind, a float8[]);
+                          e hc_elsewhere.hc_kind, a float8[], q tsquery);
 SELECT occ.enable('hc_settings', kind => 'hash', exclude => '{k}');
 INSERT INTO hc_settings VALUES
     (1, '2024-03-10 12:34:56.789+00', '2024-03-10 12:34:56.789', '2024-03-10',
@@ -359,7 +359,8 @@ INSERT INTO hc_settings VALUES
      '{"a": 0.1}', '[2024-03-10 12:00+00, 2024-03-11 12:00+00)',
      'hc_elsewhere.hc_target', 'hc_elsewhere.hc_kind', 'hc_elsewhere.hc_fn(int)',
      'pg_class', 'tsvector', 'hc_elsewhere', 'regress_occ_content',
-     'regress_occ_content=arw/regress_occ_content', 'b', '{0.1,NaN,-0}');
+     'regress_occ_content=arw/regress_occ_content', 'b', '{0.1,NaN,-0}',
+     'café & naïve:*');
 SELECT hc_tag('hc_settings', 1) AS default_settings \gset
 -- temporary objects named like built-in ones
 CREATE TEMP TABLE pg_class (x int);
@@ -375,6 +376,8 @@ SET bytea_output = 'escape';
 SET lc_monetary = 'C';
 SET quote_all_identifiers = on;
 SET search_path = hc_elsewhere, public;
+-- a tsquery's send form would be in the client's encoding
+SET client_encoding = 'LATIN1';
 -- what the session prints has changed
 SELECT tstz, i, f8, b, rc, rt, rp FROM hc_settings;
 SELECT hc_tag('hc_settings', 1) = :'default_settings' AS same_tag_under_other_settings,
@@ -387,6 +390,7 @@ RESET bytea_output;
 RESET lc_monetary;
 RESET quote_all_identifiers;
 RESET search_path;
+RESET client_encoding;
 SELECT hc_tag('hc_settings', 1) = :'default_settings' AS same_tag_again;
 
 -- ==== NaN: the one NaN, also inside arrays and composites ====

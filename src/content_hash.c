@@ -33,9 +33,10 @@
  *	- an array hashed as stored without its null bitmap when no element is
  *	  NULL: an element assignment may leave one behind, which a dump would
  *	  not restore;
- *	- a tsquery in its binary send form: its stored operand strings are in
- *	  the order the query was built in (tsquery_and puts the right-hand
- *	  operand's first), which it does not print and a dump does not keep.
+ *	- a tsquery item by item, as its send function writes it but in the
+ *	  server's encoding: its stored operand strings are in the order the
+ *	  query was built in (tsquery_and puts the right-hand operand's
+ *	  first), which it does not print and a dump does not keep.
  *
  * Nothing depends on a session setting (TimeZone, DateStyle, extra_float_
  * digits, search_path, quote_all_identifiers), as text forms would.
@@ -80,6 +81,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/array.h"
+#include "tsearch/ts_type.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/geo_decls.h"
@@ -104,7 +106,7 @@ typedef enum ValueForm
 	FORM_FLOAT8,
 	FORM_GEOMETRIC,				/* stored bytes, float8 NaNs made one */
 	FORM_NAME,					/* the characters before the terminator */
-	FORM_SEND,					/* the binary send form */
+	FORM_TSQUERY,				/* item by item, operands in order */
 	FORM_ENUM,					/* the label */
 	FORM_OBJECT_NAME,			/* a reg* type: the name of the object */
 	FORM_PLAIN_ARRAY,			/* stored bytes, without a needless null
@@ -302,7 +304,7 @@ value_form(Oid typid, TypeCacheEntry *typentry)
 	if (typid == NAMEOID)
 		return FORM_NAME;
 	if (typid == TSQUERYOID)
-		return FORM_SEND;
+		return FORM_TSQUERY;
 	switch (typid)
 	{
 		case POINTOID:
@@ -449,18 +451,39 @@ input_geometric(HashInput *in, const ValueType *type, Datum value)
 					  type->typlen / (int) sizeof(float8));
 }
 
-/* A value as the type's send function writes it. */
+/*
+ * A tsquery as its send function writes it, item by item in Polish
+ * notation, but with its operands in the server's encoding (the send
+ * function converts them to the client's).  The order in which its operand
+ * strings are stored is left out: it is the order the query was built in,
+ * which the query does not print and a dump does not keep.
+ */
 static void
-input_send_form(HashInput *in, Oid typid, Datum value)
+input_tsquery(HashInput *in, Datum value)
 {
-	Oid			typsend;
-	bool		typisvarlena;
-	bytea	   *sent;
+	TSQuery		query = DatumGetTSQuery(PG_DETOAST_DATUM(value));
+	QueryItem  *item = GETQUERY(query);
+	int32		i;
 
-	getTypeBinaryOutputInfo(typid, &typsend, &typisvarlena);
-	sent = OidSendFunctionCall(typsend, value);
-	input_counted_bytes(in, VARDATA(sent), VARSIZE(sent) - VARHDRSZ);
-	pfree(sent);
+	input_bytes(in, &query->size, sizeof(query->size));
+	for (i = 0; i < query->size; i++, item++)
+	{
+		input_byte(in, (uint8) item->type);
+		if (item->type == QI_VAL)
+		{
+			input_byte(in, item->qoperand.weight);
+			input_byte(in, item->qoperand.prefix ? 1 : 0);
+			input_counted_bytes(in, GETOPERAND(query) + item->qoperand.distance,
+								item->qoperand.length);
+		}
+		else
+		{
+			input_byte(in, (uint8) item->qoperator.oper);
+			if (item->qoperator.oper == OP_PHRASE)
+				input_bytes(in, &item->qoperator.distance,
+							sizeof(item->qoperator.distance));
+		}
+	}
 }
 
 static void
@@ -693,8 +716,8 @@ input_value(HashInput *in, const ValueType *type, Datum value)
 		case FORM_GEOMETRIC:
 			input_geometric(in, type, value);
 			break;
-		case FORM_SEND:
-			input_send_form(in, type->typid, value);
+		case FORM_TSQUERY:
+			input_tsquery(in, value);
 			break;
 		case FORM_ENUM:
 			input_enum_label(in, value);
