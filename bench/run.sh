@@ -1,8 +1,8 @@
 #!/bin/sh
 # bench/run.sh -- measure what occ costs, beside the alternatives.
 #
-#   sh bench/run.sh                      every part (about 12 minutes on 2 CPUs)
-#   sh bench/run.sh callgrind            only the bulk instruction counts (about 2.5 minutes)
+#   sh bench/run.sh                      every part (about 14 minutes on 2 CPUs)
+#   sh bench/run.sh callgrind            only the bulk instruction counts (about 4 to 6 minutes)
 #   sh bench/run.sh pgbench contention   any subset, in any order
 #
 # Each part is a script of its own, which also runs alone
