@@ -20,6 +20,7 @@ HALF_ROWS=${BENCH_HALF_ROWS:-50000}
 # The bulk scenario: one UPDATE of every row.
 workload() { printf 'UPDATE t SET %s WHERE %s;\n\n' "$(variant_set "$1")" "$(variant_where "$1")"; }
 updated_rows() { echo "$1"; }
+counted_rows() { echo "$1"; }
 ZERO=""
 
 part_callgrind() {
@@ -47,6 +48,7 @@ part_callgrind() {
 		"callgrind counts only inside \`$TOGGLE\` (\`--collect-atstart=no --toggle-collect=$TOGGLE\`)." \
 		"Per row = instructions collected / rows. Overhead = per row minus plain's" \
 		"(for the stated variant, minus that of plain with the same SET list, when measured)."
+	if_match_note
 	if [ "$HALF_ROWS" -gt 0 ]; then
 		out "The $HALF_ROWS-row columns repeat everything on a $HALF_ROWS-row table;" \
 			"marginal = (I($ROWS) - I($HALF_ROWS)) / $((ROWS - HALF_ROWS)) rows, which leaves out one-time costs (loading a library, compiling PL/pgSQL)." "" \
@@ -78,6 +80,7 @@ part_callgrind() {
 		out "" "Ratios of overheads (per row at $ROWS rows):"
 		ratios_table no
 	fi
+	hash_table bulk "$ROWS" "$([ "$HALF_ROWS" -gt 0 ] && echo yes || echo no)"
 	repeatability bulk "$ROWS"
 }
 

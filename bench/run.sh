@@ -1,8 +1,8 @@
 #!/bin/sh
 # bench/run.sh -- measure what occ costs, beside the alternatives.
 #
-#   sh bench/run.sh                      every part (about 8 minutes on 2 CPUs)
-#   sh bench/run.sh callgrind            only the bulk instruction counts (about 2.5 minutes)
+#   sh bench/run.sh                      every part (about 14 minutes on 2 CPUs)
+#   sh bench/run.sh callgrind            only the bulk instruction counts (about 4 to 6 minutes)
 #   sh bench/run.sh pgbench contention   any subset, in any order
 #
 # Each part is a script of its own, which also runs alone
@@ -14,6 +14,8 @@
 #   pgbench     prepared single-row UPDATE by primary key, plain vs occ table
 #   enable      occ.enable on a 10-million-row table: time, and no rewrite
 #   contention  N clients read-modify-write K hot rows, retrying on 40V01
+#   hash        the hash kind by row width, and occ.etag(row) against
+#               md5(row::text), in instructions per row
 #
 # By default occ is built from this tree (in a private copy) and installed
 # into the PostgreSQL measured (PG_CONFIG); BENCH_OCC=installed measures the
@@ -25,12 +27,12 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-PARTS=${*:-callgrind statements pgbench enable contention}
+PARTS=${*:-callgrind statements pgbench enable contention hash}
 for p in $PARTS; do
 	case $p in
-	callgrind | statements | pgbench | enable | contention) ;;
+	callgrind | statements | pgbench | enable | contention | hash) ;;
 	*)
-		echo "usage: sh bench/run.sh [callgrind] [statements] [pgbench] [enable] [contention]" >&2
+		echo "usage: sh bench/run.sh [callgrind] [statements] [pgbench] [enable] [contention] [hash]" >&2
 		exit 2
 		;;
 	esac
