@@ -461,7 +461,7 @@ input_geometric(HashInput *in, const ValueType *type, Datum value)
 static void
 input_tsquery(HashInput *in, Datum value)
 {
-	TSQuery		query = DatumGetTSQuery(PG_DETOAST_DATUM(value));
+	TSQuery		query = (TSQuery) PG_DETOAST_DATUM(value);
 	QueryItem  *item = GETQUERY(query);
 	int32		i;
 

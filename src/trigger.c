@@ -274,6 +274,15 @@ current_version(CurrentVersion *current)
 	return current->value;
 }
 
+/* A counter kind's version, read already, as the checks take it. */
+static inline CurrentVersion *
+known_version(CurrentVersion *current, OccVersion value)
+{
+	current->known = true;
+	current->value = value;
+	return current;
+}
+
 /*
  * pg_trigger_depth(), without going through SQL.  Inside occ's own trigger
  * it is at least 1: the rows of a statement that no trigger ran have depth
@@ -647,10 +656,10 @@ assigned_next_version(OccStatementState *state, FunctionCallInfo fcinfo,
 		return next_version(table, current);
 	if (!checked && !nothing_stated_or_required(mode))
 	{
-		CurrentVersion known = {.known = true, .value = current};
+		CurrentVersion known;
 
-		check_if_match(state, fcinfo, mode, rel, trigdata->tg_trigtuple, &known,
-					   false);
+		check_if_match(state, fcinfo, mode, rel, trigdata->tg_trigtuple,
+					   known_version(&known, current), false);
 	}
 	return proposed;
 }
@@ -756,7 +765,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 	Datum		value;
 	bool		isnull;
 	OccVersion	current;
-	CurrentVersion known_current = {.known = true};
+	CurrentVersion known_current;	/* set only where a check needs it */
 	bool		moved_row_valid;
 
 	if (unlikely(!CALLED_AS_TRIGGER(fcinfo)) ||
@@ -789,7 +798,6 @@ occ_check_version(PG_FUNCTION_ARGS)
 				 errhint("Set the version of this row, and make the column NOT NULL."),
 				 errtablecol(rel, table->attnum)));
 	current = version_of(table, value);
-	known_current.value = current;
 
 	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 	{
@@ -803,9 +811,11 @@ occ_check_version(PG_FUNCTION_ARGS)
 
 		if (mode != OCC_MODE_NONE &&
 			!(occ_wrapper_statement != NULL &&
-			  checked_for_wrapper(table, mode, rel, oldtuple, &known_current, true)) &&
+			  checked_for_wrapper(table, mode, rel, oldtuple,
+								  known_version(&known_current, current), true)) &&
 			!nothing_stated_or_required(mode))
-			check_if_match(state, fcinfo, mode, rel, oldtuple, &known_current, true);
+			check_if_match(state, fcinfo, mode, rel, oldtuple,
+						   known_version(&known_current, current), true);
 		return PointerGetDatum(oldtuple);
 	}
 	else
@@ -823,7 +833,8 @@ occ_check_version(PG_FUNCTION_ARGS)
 		/* nothing to check, or checked against a wrapper's if_match */
 		checked = mode == OCC_MODE_NONE ||
 			(occ_wrapper_statement != NULL &&
-			 checked_for_wrapper(table, mode, rel, oldtuple, &known_current, false));
+			 checked_for_wrapper(table, mode, rel, oldtuple,
+								 known_version(&known_current, current), false));
 
 		assigned = column_assigned(trigdata->tg_updatedcols,
 								   attnum - FirstLowInvalidHeapAttributeNumber);
@@ -838,7 +849,8 @@ occ_check_version(PG_FUNCTION_ARGS)
 		else
 		{
 			if (!assigned && !checked && !nothing_stated_or_required(mode))
-				check_if_match(state, fcinfo, mode, rel, oldtuple, &known_current, false);
+				check_if_match(state, fcinfo, mode, rel, oldtuple,
+							   known_version(&known_current, current), false);
 			next = next_version(table, current);
 		}
 
