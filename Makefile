@@ -2,6 +2,7 @@
 
 MODULE_big = occ
 OBJS = \
+	src/append.o \
 	src/content_hash.o \
 	src/ddl.o \
 	src/enable.o \
@@ -10,11 +11,13 @@ OBJS = \
 	src/kind.o \
 	src/kind_hash.o \
 	src/kind_integer.o \
+	src/kind_stream.o \
 	src/kind_timestamp.o \
 	src/occ.o \
 	src/protection.o \
 	src/report.o \
 	src/settings.o \
+	src/stream.o \
 	src/trigger.o \
 	src/where_clause.o \
 	src/wrappers.o

@@ -33,18 +33,20 @@ COMMENT ON FUNCTION occ.check_version() IS
 -- They are not SECURITY DEFINER: the DDL they run is the caller's, checked
 -- against the caller's privileges.  They are not STRICT either, so that a
 -- NULL argument is an error rather than a silent no-op.
--- "exclude" lists the columns a hash-kind table's versions do not count.
+-- "exclude" lists the columns a hash-kind table's versions do not count;
+-- "stream_column" names a stream table's stream (kind stream).
 CREATE FUNCTION occ.enable(tbl pg_catalog.regclass,
                            version_column pg_catalog.name DEFAULT 'version',
                            kind pg_catalog.text DEFAULT 'integer',
                            mode pg_catalog.text DEFAULT NULL,
-                           exclude pg_catalog.name[] DEFAULT NULL)
+                           exclude pg_catalog.name[] DEFAULT NULL,
+                           stream_column pg_catalog.name DEFAULT NULL)
 RETURNS void
 LANGUAGE C VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'occ_enable';
 
-COMMENT ON FUNCTION occ.enable(pg_catalog.regclass, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.name[]) IS
+COMMENT ON FUNCTION occ.enable(pg_catalog.regclass, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.name[], pg_catalog.name) IS
 'protect a table with optimistic concurrency control, adding or adopting its version column (none for kind hash)';
 
 CREATE FUNCTION occ.disable(tbl pg_catalog.regclass,
@@ -77,7 +79,8 @@ CREATE FUNCTION occ.protected_tables(OUT table_name pg_catalog.regclass,
                                      OUT kind pg_catalog.text,
                                      OUT mode pg_catalog.text,
                                      OUT effective_mode pg_catalog.text,
-                                     OUT excluded_columns pg_catalog.name[])
+                                     OUT excluded_columns pg_catalog.name[],
+                                     OUT stream_column pg_catalog.name)
 RETURNS SETOF record
 LANGUAGE C STRICT STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -91,7 +94,7 @@ COMMENT ON FUNCTION occ.protected_tables() IS
 -- whose trigger has been disabled, because it is not protected.
 CREATE VIEW occ.tables AS
 SELECT table_name, schema_name, version_column, kind, mode, effective_mode,
-       excluded_columns
+       excluded_columns, stream_column
 FROM occ.protected_tables();
 
 COMMENT ON VIEW occ.tables IS
@@ -171,6 +174,26 @@ AS 'MODULE_PATHNAME', 'occ_delete';
 
 COMMENT ON FUNCTION occ.delete(pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.text) IS
 'delete the row with this key if its version matches if_match; returns the deleted row';
+
+-- Streams (kind stream).  occ.append runs as the caller, like the
+-- wrappers, and for the same reasons has no SET clause.  It returns the
+-- stream's version after the append.
+CREATE FUNCTION occ.append(tbl pg_catalog.regclass, stream pg_catalog.text,
+                           expected pg_catalog.text, events pg_catalog.jsonb)
+RETURNS pg_catalog.int8
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'occ_append';
+
+COMMENT ON FUNCTION occ.append(pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb) IS
+'append events to a stream if it has the expected version (NULL: any); returns the stream''s new version';
+
+CREATE FUNCTION occ.stream_version(tbl pg_catalog.regclass, stream pg_catalog.text)
+RETURNS pg_catalog.int8
+LANGUAGE C STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'occ_stream_version';
+
+COMMENT ON FUNCTION occ.stream_version(pg_catalog.regclass, pg_catalog.text) IS
+'the version of a stream (its number of events) as the caller''s snapshot shows it; 0 if it has none';
 
 -- PostgREST's pre-request function (db-pre-request): the request's
 -- If-Match header becomes occ.if_match, and errors take HTTP statuses

@@ -34,6 +34,7 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/partcache.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -43,6 +44,7 @@
 #include "ddl.h"
 #include "kind.h"
 #include "protection.h"
+#include "stream.h"
 #include "settings.h"
 
 PG_FUNCTION_INFO_V1(occ_enable);
@@ -366,7 +368,9 @@ refuse_other_settings(const OccTableInfo *info, const OccTableSettings *settings
 
 	if (current->kind == settings->kind &&
 		(current->kind->is_content ? same_exclusions(current, settings) :
-		 strcmp(current->version_column, settings->version_column) == 0))
+		 strcmp(current->version_column, settings->version_column) == 0) &&
+		(current->stream_column == NULL ||
+		 strcmp(current->stream_column, settings->stream_column) == 0))
 		return;
 
 	if (current->kind->is_content)
@@ -377,6 +381,12 @@ refuse_other_settings(const OccTableInfo *info, const OccTableSettings *settings
 				 current->kind == settings->kind ?
 				 errdetail("It excludes other columns; see occ.tables.") : 0,
 				 errhint("Call occ.disable() first to change the kind or the excluded columns.")));
+	if (current->stream_column != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("relation \"%s\" is already enabled with stream column \"%s\" and version column \"%s\"",
+						info->name, current->stream_column, current->version_column),
+				 errhint("Call occ.disable() first to change the columns or kind.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("relation \"%s\" is already enabled with %s version column \"%s\"",
@@ -385,8 +395,75 @@ refuse_other_settings(const OccTableInfo *info, const OccTableSettings *settings
 }
 
 /*
+ * Can the table be a stream table with these columns?  The stream column
+ * must exist, the version column too, without a default (occ assigns it:
+ * a default would look like a version the writer gave), and a unique index
+ * on exactly (stream, version) must read a stream's version.  A
+ * partitioned table must keep each stream in one partition: its partition
+ * key is the stream column alone.
+ */
+static void
+check_stream_columns(Relation rel, const OccTableSettings *settings,
+					 AttrNumber version_attnum)
+{
+	AttrNumber	stream_attnum = get_attnum(RelationGetRelid(rel),
+										   settings->stream_column);
+
+	if (stream_attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						settings->stream_column, RelationGetRelationName(rel))));
+	if (stream_attnum < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("system column \"%s\" cannot be a stream column",
+						settings->stream_column)));
+	if (version_attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						settings->version_column, RelationGetRelationName(rel)),
+				 errhint("A stream table needs a version column of an integer type, and a unique index on its stream and version columns.")));
+	if (stream_attnum == version_attnum)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the stream column and the version column must differ")));
+	if (TupleDescAttr(RelationGetDescr(rel), version_attnum - 1)->atthasdef)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("version column \"%s\" of relation \"%s\" has a default",
+						settings->version_column, RelationGetRelationName(rel)),
+				 errdetail("occ gives each event the next version of its stream; a default would look like a version the writer gave."),
+				 errhint("Drop the default: ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT.",
+						 quote_identifier(RelationGetRelationName(rel)),
+						 quote_identifier(settings->version_column))));
+	if (!OidIsValid(occ_stream_index(rel, stream_attnum, version_attnum)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("relation \"%s\" has no unique index on its stream and version columns",
+						RelationGetRelationName(rel)),
+				 errdetail("occ reads a stream's version from that index."),
+				 errhint("Create one: CREATE UNIQUE INDEX ON %s (%s, %s), or make them the primary key.",
+						 quote_identifier(RelationGetRelationName(rel)),
+						 quote_identifier(settings->stream_column),
+						 quote_identifier(settings->version_column))));
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+	{
+		PartitionKey key = RelationGetPartitionKey(rel);
+
+		if (key->partnatts != 1 || key->partattrs[0] != stream_attnum)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("partitioned relation \"%s\" is not partitioned by its stream column alone",
+							RelationGetRelationName(rel)),
+					 errdetail("Every event of a stream must be in one partition, where its version is read.")));
+	}
+}
+
+/*
  * occ.enable(tbl regclass, version_column name, kind text, mode text,
- *			  exclude name[])
+ *			  exclude name[], stream_column name)
  */
 Datum
 occ_enable(PG_FUNCTION_ARGS)
@@ -420,6 +497,21 @@ occ_enable(PG_FUNCTION_ARGS)
 	mode_given = !PG_ARGISNULL(3);
 	settings.nexclude = 0;
 	settings.exclude = NULL;
+	settings.stream_column = PG_ARGISNULL(5) ? NULL :
+		pstrdup(NameStr(*PG_GETARG_NAME(5)));
+
+	/* a stream table, and only a stream table, names its stream column */
+	if (settings.kind->appends && settings.stream_column == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("kind %s needs argument \"%s\"", settings.kind->name,
+						"stream_column")));
+	if (!settings.kind->appends && settings.stream_column != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("kind %s has no stream column", settings.kind->name),
+				 errhint("Leave out argument \"%s\", or use kind stream.",
+						 "stream_column")));
 
 	/*
 	 * A content kind keeps its version in no column: any other column name
@@ -447,6 +539,9 @@ occ_enable(PG_FUNCTION_ARGS)
 		settings.nexclude = exclude_argument(fcinfo, 4, rel, &settings.exclude);
 	if (settings.kind->is_content && !info.enabled)
 		require_counted_columns(rel, &settings);
+	if (!info.enabled && settings.kind->appends)
+		check_stream_columns(rel, &settings,
+							 get_attnum(RelationGetRelid(rel), settings.version_column));
 	if (!info.enabled && !settings.kind->is_content)
 	{
 		attnum = get_attnum(RelationGetRelid(rel), settings.version_column);

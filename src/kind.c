@@ -35,6 +35,7 @@ static const OccKindOps *const kinds[] = {
 	&occ_integer_kind,
 	&occ_timestamp_kind,
 	&occ_hash_kind,
+	&occ_stream_kind,
 };
 
 const OccKindOps *
@@ -94,7 +95,7 @@ occ_kind_column_types(void)
 
 	initStringInfo(&buf);
 	for (i = 0; i < (int) lengthof(kinds); i++)
-		if (!kinds[i]->is_content)
+		if (!kinds[i]->is_content && !kinds[i]->appends)
 			appendStringInfo(&buf, "%s%s", buf.len > 0 ? "; " : "",
 							 kinds[i]->column_types);
 	return buf.data;

@@ -55,6 +55,13 @@ typedef struct OccKindOps
 	 */
 	bool		is_content;
 
+	/*
+	 * Are rows appended rather than changed?  Then the table is a stream
+	 * store (kind stream): occ assigns each INSERTed row the next version of
+	 * its stream, and refuses UPDATE and DELETE.
+	 */
+	bool		appends;
+
 	/* the column types it can use, as a HINT lists them */
 	const char *column_types;
 
@@ -104,10 +111,17 @@ typedef struct OccKindOps
 	char	   *(*etag) (OccVersion version, Oid typid);
 } OccKindOps;
 
-/* kind_integer.c, kind_timestamp.c, kind_hash.c */
+/* kind_integer.c, kind_timestamp.c, kind_hash.c, kind_stream.c */
 extern const OccKindOps occ_integer_kind;
 extern const OccKindOps occ_timestamp_kind;
 extern const OccKindOps occ_hash_kind;
+extern const OccKindOps occ_stream_kind;
+
+/* kind_integer.c: shared with the stream kind, whose versions are counts */
+extern bool occ_integer_column_fits(Oid typid);
+extern OccVersion occ_integer_next(OccVersion current, const OccVersionColumn *column);
+extern char *occ_integer_print(OccVersion version, Oid typid);
+extern char *occ_integer_etag(OccVersion version, Oid typid);
 
 /* kind.c */
 extern const OccKindOps *occ_kind_by_name(const char *name);

@@ -10,8 +10,8 @@
 
 #include "kind.h"
 
-static bool
-integer_column_fits(Oid typid)
+bool
+occ_integer_column_fits(Oid typid)
 {
 	return typid == INT2OID || typid == INT4OID || typid == INT8OID;
 }
@@ -49,8 +49,8 @@ integer_type_max(Oid typid)
 }
 
 /* The next version is one more; a version never wraps. */
-static OccVersion
-integer_next(OccVersion current, const OccVersionColumn *column)
+OccVersion
+occ_integer_next(OccVersion current, const OccVersionColumn *column)
 {
 	OccVersion	next;
 
@@ -64,15 +64,15 @@ integer_next(OccVersion current, const OccVersionColumn *column)
 	return next;
 }
 
-static char *
-integer_print(OccVersion version, Oid typid)
+char *
+occ_integer_print(OccVersion version, Oid typid)
 {
 	(void) typid;
 	return psprintf(INT64_FORMAT, version.counter);
 }
 
-static char *
-integer_etag(OccVersion version, Oid typid)
+char *
+occ_integer_etag(OccVersion version, Oid typid)
 {
 	(void) typid;
 	return psprintf("\"" INT64_FORMAT "\"", version.counter);
@@ -83,13 +83,13 @@ const OccKindOps occ_integer_kind = {
 	.is_counter = true,
 	.column_types = "smallint, integer or bigint",
 	.new_column = "pg_catalog.int8 NOT NULL DEFAULT 1",
-	.column_fits = integer_column_fits,
+	.column_fits = occ_integer_column_fits,
 	.from_datum = occ_counter_from_version_datum,
 	.to_datum = occ_counter_to_version_datum,
 	.equal = occ_counter_equal,
 	.states_current = integer_states_current,
 	.proposes = integer_proposes,
-	.next = integer_next,
-	.print = integer_print,
-	.etag = integer_etag,
+	.next = occ_integer_next,
+	.print = occ_integer_print,
+	.etag = occ_integer_etag,
 };

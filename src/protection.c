@@ -89,9 +89,14 @@ PG_FUNCTION_INFO_V1(occ_protected_tables);
 /* The format of the trigger's arguments that this code writes and reads. */
 #define TRIGGER_ARGS_FORMAT		"format=1"
 
-/* The trigger type occ.enable creates: BEFORE UPDATE OR DELETE FOR EACH ROW. */
+/*
+ * The trigger type occ.enable creates: BEFORE UPDATE OR DELETE FOR EACH ROW,
+ * and for a kind that appends (kind stream) BEFORE INSERT OR UPDATE OR
+ * DELETE.
+ */
 #define OCC_TRIGGER_TYPE \
 	(TRIGGER_TYPE_ROW | TRIGGER_TYPE_BEFORE | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE)
+#define OCC_APPEND_TRIGGER_TYPE (OCC_TRIGGER_TYPE | TRIGGER_TYPE_INSERT)
 
 /*
  * The OID of occ.check_version() in occ's schema.
@@ -137,6 +142,7 @@ occ_decode_trigger_args(int nargs, char **args, OccTableSettings *settings)
 	settings->mode = OCC_MODE_DEFAULT;
 	settings->nexclude = 0;
 	settings->exclude = NULL;
+	settings->stream_column = NULL;
 
 	if (nargs < 1 || strcmp(args[0], TRIGGER_ARGS_FORMAT) != 0)
 		return false;
@@ -169,6 +175,12 @@ occ_decode_trigger_args(int nargs, char **args, OccTableSettings *settings)
 				return false;
 			have_mode = true;
 		}
+		else if (keylen == strlen("stream") && strncmp(args[i], "stream", keylen) == 0)
+		{
+			if (settings->stream_column != NULL || value[0] == '\0')
+				return false;
+			settings->stream_column = value;
+		}
 		else if (keylen == strlen("exclude") && strncmp(args[i], "exclude", keylen) == 0)
 		{
 			if (value[0] == '\0')
@@ -188,7 +200,9 @@ occ_decode_trigger_args(int nargs, char **args, OccTableSettings *settings)
 		return false;
 	/* a column for the kinds that keep their version in one, else none */
 	if (settings->kind->is_content)
-		return settings->version_column == NULL;
+		return settings->version_column == NULL && settings->stream_column == NULL;
+	if (settings->kind->appends != (settings->stream_column != NULL))
+		return false;
 	return settings->version_column != NULL && settings->nexclude == 0;
 }
 
@@ -210,6 +224,9 @@ occ_encode_trigger_args(const OccTableSettings *settings)
 	appendStringInfo(&buf, ", %s, %s",
 					 quote_literal_cstr(psprintf("kind=%s", settings->kind->name)),
 					 quote_literal_cstr(psprintf("mode=%s", occ_mode_name(settings->mode))));
+	if (settings->stream_column != NULL)
+		appendStringInfo(&buf, ", %s",
+						 quote_literal_cstr(psprintf("stream=%s", settings->stream_column)));
 	for (i = 0; i < settings->nexclude; i++)
 		appendStringInfo(&buf, ", %s",
 						 quote_literal_cstr(psprintf("exclude=%s", settings->exclude[i])));
@@ -254,20 +271,39 @@ occ_settings_exclude(const OccTableSettings *settings, const char *column)
 
 /*
  * Is a trigger with this type, WHEN condition and column list defined the
- * way occ.enable defines it, firing for every UPDATE and DELETE?  Anything
- * else would protect only some writes.
+ * way occ.enable defines it, firing for every UPDATE and DELETE, and for a
+ * kind that appends for every INSERT too?  Anything else would protect
+ * only some writes.  "kind" is NULL before the arguments are read: then
+ * either type will do.
  */
 static bool
-definition_is_well_formed(int16 tgtype, bool has_qual, int nattr)
+definition_is_well_formed(int16 tgtype, bool has_qual, int nattr,
+						  const OccKindOps *kind)
 {
-	return tgtype == OCC_TRIGGER_TYPE && !has_qual && nattr == 0;
+	if (has_qual || nattr != 0)
+		return false;
+	if (kind == NULL)
+		return tgtype == OCC_TRIGGER_TYPE || tgtype == OCC_APPEND_TRIGGER_TYPE;
+	return tgtype == (kind->appends ? OCC_APPEND_TRIGGER_TYPE : OCC_TRIGGER_TYPE);
 }
 
 bool
 occ_trigger_is_well_formed(const Trigger *trigger)
 {
 	return definition_is_well_formed(trigger->tgtype, trigger->tgqual != NULL,
-									 trigger->tgnattr);
+									 trigger->tgnattr, NULL);
+}
+
+/* Refuse a trigger not defined the way occ.enable defines it. */
+static void
+refuse_definition(Relation rel, Trigger *trigger)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+			 errmsg("trigger \"%s\" on relation \"%s\" is not defined the way occ.enable() defines it",
+					trigger->tgname, RelationGetRelationName(rel)),
+			 errdetail("An occ trigger must fire BEFORE UPDATE OR DELETE FOR EACH ROW (for kind stream BEFORE INSERT OR UPDATE OR DELETE), with no WHEN condition and no column list."),
+			 errhint("Drop the trigger and call occ.enable() again.")));
 }
 
 /*
@@ -279,18 +315,16 @@ void
 occ_trigger_settings(Relation rel, Trigger *trigger, OccTableSettings *settings)
 {
 	if (!occ_trigger_is_well_formed(trigger))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("trigger \"%s\" on relation \"%s\" is not defined the way occ.enable() defines it",
-						trigger->tgname, RelationGetRelationName(rel)),
-				 errdetail("An occ trigger must fire BEFORE UPDATE OR DELETE FOR EACH ROW, with no WHEN condition and no column list."),
-				 errhint("Drop the trigger and call occ.enable() again.")));
+		refuse_definition(rel, trigger);
 	if (!occ_decode_trigger_args(trigger->tgnargs, trigger->tgargs, settings))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("trigger \"%s\" on relation \"%s\" has invalid arguments",
 						trigger->tgname, RelationGetRelationName(rel)),
 				 errhint("Drop the trigger and call occ.enable() again.")));
+	/* the events it fires for depend on the kind */
+	if (!definition_is_well_formed(trigger->tgtype, false, 0, settings->kind))
+		refuse_definition(rel, trigger);
 }
 
 /*
@@ -325,6 +359,8 @@ occ_table_info(Relation rel, const char *schema, OccTableInfo *info)
 			info->settings.version_column = pstrdup(info->settings.version_column);
 		for (i = 0; i < info->settings.nexclude; i++)
 			info->settings.exclude[i] = pstrdup(info->settings.exclude[i]);
+		if (info->settings.stream_column != NULL)
+			info->settings.stream_column = pstrdup(info->settings.stream_column);
 		info->enabled = true;
 		info->trigger_name = pstrdup(trigger->tgname);
 		info->trigger_is_clone = trigger->tgisclone;
@@ -395,9 +431,10 @@ void
 occ_create_trigger(const char *schema, OccTableInfo *info,
 				   const char *trigger_name, const OccTableSettings *settings)
 {
-	occ_execute_ddl(psprintf("CREATE TRIGGER %s BEFORE UPDATE OR DELETE ON %s "
+	occ_execute_ddl(psprintf("CREATE TRIGGER %s BEFORE %sUPDATE OR DELETE ON %s "
 							 "FOR EACH ROW EXECUTE FUNCTION %s.check_version(%s)",
 							 quote_identifier(trigger_name),
+							 settings->kind->appends ? "INSERT OR " : "",
 							 info->qualified_name,
 							 quote_identifier(schema),
 							 occ_encode_trigger_args(settings)));
@@ -573,6 +610,8 @@ remove_invalid_entries(void)
 		{
 			if (table->content != NULL)
 				pfree(table->content);
+			if (table->stream != NULL)
+				pfree(table->stream);
 			(void) hash_search(protected_tables, &table->relid, HASH_REMOVE, NULL);
 		}
 	protected_tables_any_invalid = false;
@@ -585,8 +624,8 @@ remove_invalid_entries(void)
  * following pg_trigger.tgparentid up.  Nothing is locked: the catalog rows
  * are read as lsyscache reads them.
  */
-static Oid
-trigger_origin_relid(Relation rel, Trigger *trigger)
+Oid
+occ_trigger_origin_relid(Relation rel, Trigger *trigger)
 {
 	Relation	pg_trigger;
 	Oid			tgoid = trigger->tgoid;
@@ -635,12 +674,15 @@ build_entry(OccProtectedTable *table, Relation rel, Trigger *trigger)
 	if (table->content != NULL)
 		pfree(table->content);
 	table->content = NULL;
+	if (table->stream != NULL)
+		pfree(table->stream);
+	table->stream = NULL;
 	occ_trigger_settings(rel, trigger, &settings);
 	table->is_partition = rel->rd_rel->relispartition;
 
 	if (settings.kind->is_content)
 	{
-		table->content = occ_content_plan(rel, trigger_origin_relid(rel, trigger),
+		table->content = occ_content_plan(rel, occ_trigger_origin_relid(rel, trigger),
 										  settings.nexclude, settings.exclude,
 										  protected_tables_context);
 		table->settings = settings;
@@ -667,7 +709,13 @@ build_entry(OccProtectedTable *table, Relation rel, Trigger *trigger)
 				 errhint("Call occ.disable() and occ.enable() for the relation again.")));
 	occ_check_version_column(rel, table->attnum, settings.kind, OCC_COLUMN_IN_USE);
 
+	if (settings.kind->appends)
+		table->stream = occ_stream_table(rel, occ_trigger_origin_relid(rel, trigger),
+										 settings.stream_column, table->attnum,
+										 protected_tables_context);
+
 	table->settings = settings;
+	table->settings.stream_column = NULL;	/* not kept: see table->stream */
 	namestrcpy(&table->column_name, settings.version_column);
 	table->settings.version_column = NameStr(table->column_name);
 
@@ -733,6 +781,7 @@ occ_protected_table(Relation rel, Trigger *trigger, uint64 *epoch)
 		{
 			table->valid = false;
 			table->content = NULL;
+			table->stream = NULL;
 		}
 		build_entry(table, rel, trigger);
 	}
@@ -801,13 +850,13 @@ excluded_columns(const OccTableSettings *settings)
 /*
  * occ.protected_tables() RETURNS SETOF (table_name regclass, schema_name
  * name, version_column name, kind text, mode text, effective_mode text,
- * excluded_columns name[])
+ * excluded_columns name[], stream_column name)
  *
  * One row per table that an occ trigger protects: not a partition's clone
  * (its partitioned table is listed), well formed, enabled for ordinary
  * sessions, with arguments occ can read.  A content kind has no version
  * column (NULL) and a list of excluded columns, maybe empty; the other
- * kinds have no such list (NULL).
+ * kinds have no such list (NULL).  A stream kind has a stream column.
  */
 Datum
 occ_protected_tables(PG_FUNCTION_ARGS)
@@ -849,8 +898,8 @@ occ_protected_tables(PG_FUNCTION_ARGS)
 		Datum		attr;
 		int			nattr;
 		char	  **args;
-		Datum		values[7];
-		bool		nulls[7] = {false, false, false, false, false, false, false};
+		Datum		values[8];
+		bool		nulls[8] = {false, false, false, false, false, false, false, false};
 		char	   *nspname;
 
 		if (form->tgfoid != check_version || OidIsValid(form->tgparentid) ||
@@ -861,13 +910,14 @@ occ_protected_tables(PG_FUNCTION_ARGS)
 		attr = heap_getattr(tuple, Anum_pg_trigger_tgattr, trigger_desc, &isnull);
 		nattr = isnull ? 0 : ((int2vector *) DatumGetPointer(attr))->dim1;
 		(void) heap_getattr(tuple, Anum_pg_trigger_tgqual, trigger_desc, &isnull);
-		if (!definition_is_well_formed(form->tgtype, !isnull, nattr))
+		if (!definition_is_well_formed(form->tgtype, !isnull, nattr, NULL))
 			continue;
 
 		attr = heap_getattr(tuple, Anum_pg_trigger_tgargs, trigger_desc, &isnull);
 		if (isnull ||
 			!split_tgargs(DatumGetByteaPP(attr), form->tgnargs, &args) ||
-			!occ_decode_trigger_args(form->tgnargs, args, &settings))
+			!occ_decode_trigger_args(form->tgnargs, args, &settings) ||
+			!definition_is_well_formed(form->tgtype, false, 0, settings.kind))
 			continue;
 
 		nspname = get_namespace_name(get_rel_namespace(form->tgrelid));
@@ -891,6 +941,10 @@ occ_protected_tables(PG_FUNCTION_ARGS)
 			values[6] = excluded_columns(&settings);
 		else
 			nulls[6] = true;
+		if (settings.stream_column != NULL)
+			values[7] = NameGetDatum(clipped_name(settings.stream_column));
+		else
+			nulls[7] = true;
 		tuplestore_putvalues(tupstore, tupdesc, values, nulls);
 	}
 	systable_endscan(scan);

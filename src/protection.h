@@ -22,6 +22,7 @@
 
 #include "content_hash.h"
 #include "kind.h"
+#include "stream.h"
 #include "settings.h"
 
 /* Name of the trigger that occ.enable creates. */
@@ -38,6 +39,7 @@ typedef struct OccTableSettings
 	OccMode		mode;			/* OCC_MODE_DEFAULT: follow occ.default_mode */
 	int			nexclude;		/* a content kind's columns that do not count */
 	char	  **exclude;
+	const char *stream_column;	/* a stream kind's stream, else NULL */
 } OccTableSettings;
 
 /*
@@ -73,6 +75,7 @@ typedef struct OccProtectedTable
 	OccVersionColumn column;	/* for the kind's operations */
 	AttrNumber	attnum;			/* InvalidAttrNumber for a content kind */
 	OccContentPlan *content;	/* a content kind's plan, else NULL */
+	OccStreamTable *stream;		/* a stream kind's stream, else NULL */
 	int16		typlen;
 	char		typalign;
 	bool		is_partition;	/* rows may move to another partition */
@@ -107,6 +110,7 @@ extern void occ_check_version_column(Relation rel, AttrNumber attnum,
 extern bool occ_settings_exclude(const OccTableSettings *settings,
 								 const char *column);
 extern int	occ_counted_columns(Relation rel, const OccTableSettings *settings);
+extern Oid	occ_trigger_origin_relid(Relation rel, Trigger *trigger);
 extern void occ_execute_ddl(const char *sql);
 extern void occ_create_trigger(const char *schema, OccTableInfo *info,
 							   const char *trigger_name,

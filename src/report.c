@@ -138,6 +138,7 @@ stale_detail(const char *key, bool show_versions, OccStatedBy stated_by,
 			return errdetail("The row has version %s, but argument \"if_match\" is %s.",
 							 current, quote_literal_cstr(expected));
 		case OCC_STATED_IN_UPDATE:
+		case OCC_STATED_IN_INSERT:
 			break;
 	}
 	if (key != NULL)
@@ -308,6 +309,81 @@ occ_report_missing(Relation rel, AttrNumber version_attnum, bool is_delete,
 	occ_build_missing_report(&report, rel, version_attnum, is_delete, by_trigger,
 							 where_unseen);
 	occ_emit_report(&report, ERROR);
+	pg_unreachable();
+}
+
+/*
+ * Raise 40V01 (or PT412) for an append to a stream whose version is not
+ * the one expected.  "stream" is the stream's value printed, quoted;
+ * "expected" the raw occ.if_match or expected argument, or for events
+ * given their versions the version before the first one.  The stream and
+ * the versions are each shown only to a user who may read them.
+ */
+void
+occ_report_stream_stale(Relation rel, AttrNumber version_attnum,
+						AttrNumber stream_attnum, const char *stream,
+						int64 current, const char *expected,
+						OccStatedBy stated_by)
+{
+	bool		http = occ_error_style == OCC_ERROR_STYLE_HTTP;
+	const char *relname = RelationGetRelationName(rel);
+	const char *shown = user_may_see_column(rel, stream_attnum) ? stream : NULL;
+	bool		show_versions = user_may_see_column(rel, version_attnum);
+	char	   *detail;
+
+	if (!show_versions)
+		detail = shown != NULL ?
+			psprintf("Stream %s does not have the version the append expected.", shown) :
+			pstrdup("The stream does not have the version the append expected.");
+	else
+	{
+		const char *by;
+
+		switch (stated_by)
+		{
+			case OCC_STATED_BY_SETTING:
+				by = psprintf("occ.if_match is %s", quote_literal_cstr(expected));
+				break;
+			case OCC_STATED_BY_ARGUMENT:
+				by = psprintf("argument \"expected\" is %s", quote_literal_cstr(expected));
+				break;
+			default:
+				by = psprintf("the first event appended expects version %s", expected);
+				break;
+		}
+		detail = psprintf("%s has version " INT64_FORMAT ", but %s.",
+						  shown != NULL ? psprintf("Stream %s", shown) : "The stream",
+						  current, by);
+	}
+	ereport(ERROR,
+			(errcode(http ? ERRCODE_OCC_HTTP_PRECONDITION_FAILED : ERRCODE_OCC_STALE_VERSION),
+			 errmsg("version conflict on append to relation \"%s\"", relname),
+			 errdetail_internal("%s", detail),
+			 errhint("Read the stream again and append with its current version."),
+			 errtablecol(rel, version_attnum)));
+	pg_unreachable();
+}
+
+/* Raise 23V01 (or PT428): an append to a strict stream table stated nothing. */
+void
+occ_report_stream_missing(Relation rel, AttrNumber version_attnum, bool by_trigger)
+{
+	bool		http = occ_error_style == OCC_ERROR_STYLE_HTTP;
+	const char *relname = RelationGetRelationName(rel);
+
+	ereport(ERROR,
+			(errcode(http ? ERRCODE_OCC_HTTP_PRECONDITION_REQUIRED : ERRCODE_OCC_VERSION_REQUIRED),
+			 errmsg("append to relation \"%s\" does not state the version it expects",
+					relname),
+			 by_trigger ?
+			 errdetail("Relation \"%s\" is in strict mode, and a statement run by a trigger appended the event; occ.if_match applies only to the statement the client sent.",
+					   relname) :
+			 errdetail("Relation \"%s\" is in strict mode: every append must state the version of the stream it expects.",
+					   relname),
+			 by_trigger ?
+			 errhint("Give the events their versions, or append through occ.append().") :
+			 errhint("Set occ.if_match to the stream's version (0 for a new stream, * for any existing one), give the events their versions, or append through occ.append()."),
+			 errtablecol(rel, version_attnum)));
 	pg_unreachable();
 }
 

@@ -72,6 +72,16 @@ OCC_NORETURN extern void occ_report_missing(Relation rel,
 											bool is_delete,
 											bool by_trigger,
 											bool where_unseen) OCC_NORETURN_AFTER;
+OCC_NORETURN extern void occ_report_stream_stale(Relation rel,
+												 AttrNumber version_attnum,
+												 AttrNumber stream_attnum,
+												 const char *stream,
+												 int64 current,
+												 const char *expected,
+												 OccStatedBy stated_by) OCC_NORETURN_AFTER;
+OCC_NORETURN extern void occ_report_stream_missing(Relation rel,
+												   AttrNumber version_attnum,
+												   bool by_trigger) OCC_NORETURN_AFTER;
 OCC_NORETURN extern void occ_report_bad_if_match(const char *text,
 												 OccStatedBy source,
 												 const char *detail) OCC_NORETURN_AFTER;

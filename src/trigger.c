@@ -69,6 +69,7 @@
 #include "miscadmin.h"
 #include "nodes/bitmapset.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/fmgrprotos.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -79,6 +80,7 @@
 #include "kind.h"
 #include "protection.h"
 #include "report.h"
+#include "stream.h"
 #include "settings.h"
 #include "trigger.h"
 #include "where_clause.h"
@@ -120,7 +122,22 @@ typedef struct OccStatementState
 	/* does the WHERE clause state the version?  see where_stated() */
 	bool		where_clause_read;
 	OccWhereClause where_clause;
+
+	/* a stream table's streams this statement appends to; see append_event */
+	List	   *streams;		/* StreamPosition */
 } OccStatementState;
+
+/*
+ * A stream the statement appends to, and the version its next event gets.
+ * The first event of each stream locks it and reads its version; the
+ * stream stays locked to the end of the transaction, so the others count
+ * on.
+ */
+typedef struct StreamPosition
+{
+	Datum		stream;			/* copied into the statement's memory */
+	int64		next;
+} StreamPosition;
 
 /*
  * The statement's state for the trigger being fired, with a current entry
@@ -328,6 +345,21 @@ row_writer(void)
 }
 
 /*
+ * Does a row of rel belong to the statement of the wrapper call ws (see
+ * OccWrapperStatement)?  It runs at the depth the wrapper runs at, whatever
+ * that is, and writes the wrapper's table or one of its partitions.
+ */
+static bool
+row_of_wrapper(const OccWrapperStatement *ws, Relation rel)
+{
+	return occ_trigger_depth() == ws->trigger_depth + 1 &&
+		(RelationGetRelid(rel) == ws->relid ||
+		 (rel->rd_rel->relispartition &&
+		  list_member_oid(get_partition_ancestors(RelationGetRelid(rel)),
+						  ws->relid)));
+}
+
+/*
  * If the row belongs to the statement of the innermost occ.update or
  * occ.delete call (see OccWrapperStatement), check it against the
  * wrapper's if_match and return true; else return false.  The wrapper
@@ -345,11 +377,7 @@ checked_for_wrapper(const OccProtectedTable *table, OccMode mode, Relation rel,
 	OccIfMatch	parsed;
 	ListCell   *lc;
 
-	if (occ_trigger_depth() != ws->trigger_depth + 1 ||
-		(RelationGetRelid(rel) != ws->relid &&
-		 !(rel->rd_rel->relispartition &&
-		   list_member_oid(get_partition_ancestors(RelationGetRelid(rel)),
-						   ws->relid))))
+	if (!row_of_wrapper(ws, rel))
 		return false;
 
 	occ_parse_if_match(ws->if_match, OCC_STATED_BY_ARGUMENT, &parsed);
@@ -665,8 +693,10 @@ assigned_next_version(OccStatementState *state, FunctionCallInfo fcinfo,
 }
 
 /*
- * Is the trigger fired BEFORE ROW, for UPDATE or DELETE?  Tested on the
- * event's bits at once: it is asked for every row.
+ * Is the trigger fired BEFORE ROW, for UPDATE, DELETE or (on a stream
+ * table) INSERT?  Tested on the event's bits at once: it is asked for
+ * every row.  Which events a table's trigger fires for is checked against
+ * its kind when its settings are read (protection.c).
  */
 static inline bool
 fired_as_occ_trigger(TriggerEvent event)
@@ -675,7 +705,8 @@ fired_as_occ_trigger(TriggerEvent event)
 
 	return (event & (TRIGGER_EVENT_TIMINGMASK | TRIGGER_EVENT_ROW)) ==
 		(TRIGGER_EVENT_BEFORE | TRIGGER_EVENT_ROW) &&
-		(op == TRIGGER_EVENT_UPDATE || op == TRIGGER_EVENT_DELETE);
+		(op == TRIGGER_EVENT_UPDATE || op == TRIGGER_EVENT_DELETE ||
+		 op == TRIGGER_EVENT_INSERT);
 }
 
 /* Refuse a call that is not the one occ.enable's trigger makes; out of line. */
@@ -697,7 +728,7 @@ refuse_trigger_protocol(FunctionCallInfo fcinfo)
 						"occ.check_version")));
 	ereport(ERROR,
 			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-			 errmsg("function \"%s\" must be fired for UPDATE or DELETE",
+			 errmsg("function \"%s\" must be fired for INSERT, UPDATE or DELETE",
 					"occ.check_version")));
 }
 
@@ -751,6 +782,210 @@ check_content_version(OccStatementState *state, FunctionCallInfo fcinfo,
 }
 
 /*
+ * The statement's position in a stream, or NULL if it has appended no
+ * event to it yet.
+ */
+static StreamPosition *
+stream_position(OccStatementState *state, const OccStreamTable *stream,
+				Datum value)
+{
+	ListCell   *lc;
+
+	foreach(lc, state->streams)
+	{
+		StreamPosition *position = lfirst(lc);
+
+		if (DatumGetBool(OidFunctionCall2Coll(stream->equal_proc,
+											  stream->stream_collation,
+											  position->stream, value)))
+			return position;
+	}
+	return NULL;
+}
+
+/*
+ * Check the version of a stream, "current", before the first event this
+ * statement appends to it, against the version the writer expects: the
+ * version before the one the event was given ("given", or -1), the
+ * expected argument of occ.append, or occ.if_match.  occ.if_match states
+ * one stream's version: a statement that appends to a second stream while
+ * it is set is refused.
+ */
+static void
+check_stream_version(OccStatementState *state, FunctionCallInfo fcinfo,
+					 OccMode mode, Relation rel, Datum value, int64 current,
+					 int64 given)
+{
+	const OccProtectedTable *table = state->table;
+	const OccStreamTable *stream = table->stream;
+	const char *raw = occ_if_match;
+	OccStatedBy source = OCC_STATED_BY_SETTING;
+	OccIfMatchForm form;
+	int64	   *values;
+	int			nvalues;
+	int			i;
+
+	if (given >= 0)
+	{
+		if (given - 1 != current)
+			occ_report_stream_stale(rel, table->attnum, stream->stream_attnum,
+									occ_stream_text(stream, value), current,
+									psprintf(INT64_FORMAT, given - 1),
+									OCC_STATED_IN_INSERT);
+		return;
+	}
+
+	if (occ_wrapper_statement != NULL && row_of_wrapper(occ_wrapper_statement, rel))
+	{
+		OccIfMatch	parsed;
+		ListCell   *lc;
+
+		raw = occ_wrapper_statement->if_match;
+		source = OCC_STATED_BY_ARGUMENT;
+		occ_parse_if_match(raw, source, &parsed);
+		form = parsed.form;
+		nvalues = list_length(parsed.values);
+		values = palloc(sizeof(int64) * Max(nvalues, 1));
+		i = 0;
+		foreach(lc, parsed.values)
+			values[i++] = stated_version(table, lfirst(lc), raw, source).counter;
+	}
+	else
+	{
+		switch (row_writer())
+		{
+			case ROW_WRITER_CLIENT:
+				break;
+			case ROW_WRITER_FOREIGN_KEY_ACTION:
+			case ROW_WRITER_TRIGGER:
+				if (mode == OCC_MODE_STRICT)
+					occ_report_stream_missing(rel, table->attnum, true);
+				return;
+		}
+		if_match_for(state, fcinfo->flinfo->fn_mcxt);
+		form = state->if_match_form;
+		nvalues = state->if_match_nvalues;
+		values = palloc(sizeof(int64) * Max(nvalues, 1));
+		for (i = 0; i < nvalues; i++)
+			values[i] = state->if_match_values[i].counter;
+	}
+
+	if (form == OCC_IF_MATCH_UNSET)
+	{
+		if (mode == OCC_MODE_STRICT)
+			occ_report_stream_missing(rel, table->attnum, false);
+		return;
+	}
+	if (state->streams != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot append to more than one stream of relation \"%s\" with one expected version",
+						RelationGetRelationName(rel)),
+				 errdetail("%s states the version of one stream.",
+						   source == OCC_STATED_BY_SETTING ? "occ.if_match" :
+						   "Argument \"expected\""),
+				 errhint("Append to each stream in a statement of its own, or give the events their versions.")));
+	if (form == OCC_IF_MATCH_ANY)
+	{
+		if (current == 0)
+			occ_report_stream_stale(rel, table->attnum, stream->stream_attnum,
+									occ_stream_text(stream, value), current,
+									raw, source);
+		return;
+	}
+	for (i = 0; i < nvalues; i++)
+		if (values[i] == current)
+			return;
+	occ_report_stream_stale(rel, table->attnum, stream->stream_attnum,
+							occ_stream_text(stream, value), current, raw,
+							source);
+}
+
+/*
+ * An event INSERTed into a stream table: give it the next version of its
+ * stream, after checking, for the first event of each stream in the
+ * statement, the version the writer expects.  An event given its version
+ * states the one before it, and the events after it must follow on.  In
+ * mode none nothing is checked, and a given version is kept.
+ */
+static pg_noinline Datum
+append_event(OccStatementState *state, FunctionCallInfo fcinfo,
+			 TriggerData *trigdata, OccMode mode)
+{
+	const OccProtectedTable *table = state->table;
+	const OccStreamTable *stream = table->stream;
+	Relation	rel = trigdata->tg_relation;
+	HeapTuple	row = trigdata->tg_trigtuple;
+	TupleDesc	desc = RelationGetDescr(rel);
+	Datum		value;
+	Datum		given_datum;
+	bool		isnull;
+	bool		given_isnull;
+	int64		given = -1;
+	StreamPosition *position;
+	OccVersion	version;
+	Datum		version_datum;
+	bool		version_isnull = false;
+	int			replaced = table->attnum;
+
+	value = heap_getattr(row, stream->stream_attnum, desc, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("stream column \"%s\" of relation \"%s\" cannot be null",
+						NameStr(TupleDescAttr(desc, stream->stream_attnum - 1)->attname),
+						RelationGetRelationName(rel)),
+				 errtablecol(rel, stream->stream_attnum)));
+	given_datum = heap_getattr(row, table->attnum, desc, &given_isnull);
+	if (!given_isnull)
+		given = occ_counter_from_datum(given_datum, table->column.typid);
+
+	position = stream_position(state, stream, value);
+	if (position == NULL)
+	{
+		int64		current = occ_stream_lock_and_read(stream, rel, table->attnum,
+													   table->column.typid, value);
+		MemoryContext oldcxt;
+
+		if (mode != OCC_MODE_NONE)
+			check_stream_version(state, fcinfo, mode, rel, value, current, given);
+
+		oldcxt = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		position = palloc(sizeof(StreamPosition));
+		position->stream = datumCopy(value, stream->stream_typbyval,
+									 stream->stream_typlen);
+		position->next = current + 1;
+		state->streams = lappend(state->streams, position);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	else if (given >= 0 && mode != OCC_MODE_NONE && given != position->next)
+		occ_report_stream_stale(rel, table->attnum, stream->stream_attnum,
+								occ_stream_text(stream, value), position->next - 1,
+								psprintf(INT64_FORMAT, given - 1),
+								OCC_STATED_IN_INSERT);
+
+	if (given >= 0)
+	{
+		/* in mode none the given version is kept, and the others follow it */
+		position->next = given + 1;
+		if (occ_wrapper_statement != NULL && row_of_wrapper(occ_wrapper_statement, rel))
+			occ_wrapper_statement->appended_version = given;
+		return PointerGetDatum(row);
+	}
+
+	/* the version after the stream's last; never past the column's type */
+	version.counter = position->next - 1;
+	version = occ_integer_next(version, &table->column);
+	position->next = version.counter + 1;
+	if (occ_wrapper_statement != NULL && row_of_wrapper(occ_wrapper_statement, rel))
+		occ_wrapper_statement->appended_version = version.counter;
+	version_datum = occ_counter_to_datum(version.counter, table->column.typid);
+	return PointerGetDatum(heap_modify_tuple_by_cols(row, desc, 1, &replaced,
+													 &version_datum,
+													 &version_isnull));
+}
+
+/*
  * occ.check_version() -- the trigger function.
  */
 Datum
@@ -788,6 +1023,16 @@ occ_check_version(PG_FUNCTION_ARGS)
 	if (unlikely(table->settings.kind->is_content))
 		return check_content_version(state, fcinfo, trigdata, mode,
 									 moved_row_valid);
+	if (unlikely(table->settings.kind->appends))
+	{
+		if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+			return append_event(state, fcinfo, trigdata, mode);
+		if (mode != OCC_MODE_NONE)
+			occ_refuse_event_change(rel, TRIGGER_FIRED_BY_DELETE(trigdata->tg_event));
+		/* mode none: events may be changed and removed, and nothing counts */
+		return PointerGetDatum(TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ?
+							   trigdata->tg_trigtuple : trigdata->tg_newtuple);
+	}
 
 	value = tuple_version(table, oldtuple, RelationGetDescr(rel), &isnull);
 	if (isnull)

@@ -613,6 +613,7 @@ run_statement(Relation rel, WrapperPlanEntry *entry, SPIPlanPtr plan,
 	statement.relid = RelationGetRelid(rel);
 	statement.trigger_depth = occ_trigger_depth();
 	statement.if_match = if_match;
+	statement.appended_version = 0;
 	statement.outer = occ_wrapper_statement;
 
 	if (entry != NULL)
@@ -634,12 +635,46 @@ run_statement(Relation rel, WrapperPlanEntry *entry, SPIPlanPtr plan,
 }
 
 /*
+ * Run a prepared statement of occ.append, stating if_match for its rows as
+ * run_statement does; *appended_version receives the version the trigger
+ * gave its last event.
+ */
+int
+occ_run_wrapper_statement(Oid relid, SPIPlanPtr plan, Datum *values,
+						  const char *nulls, const char *if_match,
+						  int64 *appended_version)
+{
+	OccWrapperStatement statement;
+	int			ret = 0;
+
+	statement.relid = relid;
+	statement.trigger_depth = occ_trigger_depth();
+	statement.if_match = if_match;
+	statement.appended_version = 0;
+	statement.outer = occ_wrapper_statement;
+
+	occ_wrapper_statement = &statement;
+	PG_TRY();
+	{
+		ret = SPI_execute_plan(plan, values, nulls, false, 0);
+	}
+	PG_FINALLY();
+	{
+		occ_wrapper_statement = statement.outer;
+	}
+	PG_END_TRY();
+
+	*appended_version = statement.appended_version;
+	return ret;
+}
+
+/*
  * Does the table's occ trigger fire in this session?  As the trigger
  * manager decides it from pg_trigger.tgenabled and session_replication_role:
  * a wrapper must not write where no check would run.
  */
-static void
-check_trigger_fires(OccTableInfo *info)
+void
+occ_check_trigger_fires(OccTableInfo *info)
 {
 	bool		replica = SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA;
 
@@ -764,7 +799,7 @@ write_one_row(FunctionCallInfo fcinfo, bool is_delete)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("relation \"%s\" is not enabled for occ", info.name),
 				 errhint("Call occ.enable() first.")));
-	check_trigger_fires(&info);
+	occ_check_trigger_fires(&info);
 	/* a content hash is in no column: InvalidAttrNumber */
 	version_attnum = info.settings.version_column == NULL ? InvalidAttrNumber :
 		get_attnum(relid, info.settings.version_column);

@@ -8,6 +8,8 @@
 #ifndef OCC_WRAPPERS_H
 #define OCC_WRAPPERS_H
 
+#include "executor/spi.h"
+
 /*
  * The statement an occ.update or occ.delete call is running, and the
  * version it states for it.  The wrapper pushes one while its statement
@@ -21,9 +23,17 @@ typedef struct OccWrapperStatement
 	Oid			relid;			/* the table the wrapper writes */
 	int			trigger_depth;	/* occ_trigger_depth() when it ran */
 	const char *if_match;		/* as occ.if_match reads it; "" for NULL */
+	int64		appended_version;	/* occ.append: its last event's version */
 	struct OccWrapperStatement *outer;	/* the enclosing wrapper statement */
 } OccWrapperStatement;
 
 extern OccWrapperStatement *occ_wrapper_statement;	/* innermost, or NULL */
+
+/* wrappers.c, for occ.append (append.c) */
+struct OccTableInfo;
+extern void occ_check_trigger_fires(struct OccTableInfo *info);
+extern int	occ_run_wrapper_statement(Oid relid, SPIPlanPtr plan, Datum *values,
+									  const char *nulls, const char *if_match,
+									  int64 *appended_version);
 
 #endif							/* OCC_WRAPPERS_H */

@@ -1,0 +1,277 @@
+/*-------------------------------------------------------------------------
+ *
+ * append.c
+ *	  occ.append and occ.stream_version: appending events to a stream, and
+ *	  reading its version, for callers that do not write SQL.
+ *
+ * occ.append inserts the events as one statement, run as the caller (its
+ * privileges, row-level security and triggers apply), and states the
+ * expected version to occ's trigger for that statement's rows, as
+ * occ.update does for its row: the session's occ.if_match does not apply
+ * to them.  The trigger locks the stream, checks the version and numbers
+ * the events; occ.append returns the version of the last one, which is
+ * the stream's new version.
+ *
+ * Each event is a JSON object of column values, read by the columns'
+ * input functions as jsonb_populate_recordset reads them.  The columns are
+ * those named by any event; a column an event leaves out is NULL for it,
+ * and the columns no event names take their defaults.  The stream and the
+ * version columns are occ's to fill.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "catalog/pg_type_d.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "protection.h"
+#include "wrappers.h"
+
+PG_FUNCTION_INFO_V1(occ_append);
+PG_FUNCTION_INFO_V1(occ_stream_version);
+
+/* The schema-qualified, quoted name of a relation. */
+static char *
+qualified_name(Relation rel)
+{
+	return quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+									  RelationGetRelationName(rel));
+}
+
+/*
+ * Open a stream table for a call of occ.append or occ.stream_version, and
+ * describe its occ trigger in *info; an error if it is not one.
+ */
+static Relation
+open_stream_table(FunctionCallInfo fcinfo, LOCKMODE lockmode, OccTableInfo *info)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Relation	rel = try_relation_open(relid, lockmode);
+
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	occ_table_info(rel, get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid)),
+				   info);
+	if (!info->enabled || !info->settings.kind->appends)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("relation \"%s\" is not a stream table", info->name),
+				 errhint("Call occ.enable() with kind => 'stream' first.")));
+	return rel;
+}
+
+/* The stream's value, read by the stream column's input function. */
+static Datum
+stream_argument(Relation rel, const OccTableInfo *info, const char *text,
+				Oid *typid)
+{
+	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), info->settings.stream_column);
+	Form_pg_attribute attr;
+	Oid			typinput;
+	Oid			typioparam;
+
+	if (attnum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("stream column \"%s\" of relation \"%s\" does not exist",
+						info->settings.stream_column, info->name)));
+	attr = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+	*typid = attr->atttypid;
+	getTypeInputInfo(attr->atttypid, &typinput, &typioparam);
+	return OidInputFunctionCall(typinput, (char *) text, typioparam, attr->atttypmod);
+}
+
+/*
+ * The columns the events name, in the order first named, each checked:
+ * a column of the table, not the stream or the version column.
+ */
+static List *
+event_columns(Relation rel, const OccTableInfo *info, Jsonb *events)
+{
+	List	   *columns = NIL;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken token;
+	int			level = 0;
+	int			count = 0;
+
+	if (!JB_ROOT_IS_ARRAY(events) || JB_ROOT_IS_SCALAR(events))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"events\" must be a JSON array of objects")));
+
+	it = JsonbIteratorInit(&events->root);
+	while ((token = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		switch (token)
+		{
+			case WJB_BEGIN_ARRAY:
+			case WJB_BEGIN_OBJECT:
+				if (level == 1 && token == WJB_BEGIN_OBJECT)
+					count++;
+				level++;
+				break;
+			case WJB_END_ARRAY:
+			case WJB_END_OBJECT:
+				level--;
+				break;
+			case WJB_ELEM:
+				if (level == 1)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("argument \"events\" must be a JSON array of objects")));
+				break;
+			case WJB_KEY:
+				if (level == 2)
+				{
+					char	   *name = pnstrdup(v.val.string.val, v.val.string.len);
+					AttrNumber	attnum = get_attnum(RelationGetRelid(rel), name);
+
+					if (attnum <= 0)
+						ereport(ERROR,
+								(errcode(ERRCODE_UNDEFINED_COLUMN),
+								 errmsg("column \"%s\" of relation \"%s\" does not exist",
+										name, info->name)));
+					if (strcmp(name, info->settings.stream_column) == 0 ||
+						strcmp(name, info->settings.version_column) == 0)
+						ereport(ERROR,
+								(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+								 errmsg("events cannot set column \"%s\"", name),
+								 errdetail("occ.append fills the stream and version columns.")));
+					if (!list_member(columns, makeString(name)))
+						columns = lappend(columns, makeString(name));
+				}
+				break;
+			default:
+				break;
+		}
+	}
+	if (count == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"events\" must hold at least one event")));
+	return columns;
+}
+
+/*
+ * occ.append(tbl regclass, stream text, expected text, events jsonb)
+ * RETURNS bigint
+ */
+Datum
+occ_append(PG_FUNCTION_ARGS)
+{
+	OccTableInfo info;
+	Relation	rel;
+	Jsonb	   *events;
+	List	   *columns;
+	StringInfoData sql;
+	StringInfoData selected;
+	Oid			argtypes[2];
+	Datum		values[2];
+	SPIPlanPtr	plan;
+	int64		version;
+	int			ret;
+	ListCell   *lc;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"%s\" must not be null",
+						PG_ARGISNULL(0) ? "tbl" : PG_ARGISNULL(1) ? "stream" : "events")));
+
+	rel = open_stream_table(fcinfo, RowExclusiveLock, &info);
+	occ_check_trigger_fires(&info);
+	values[0] = stream_argument(rel, &info, text_to_cstring(PG_GETARG_TEXT_PP(1)),
+								&argtypes[0]);
+	events = PG_GETARG_JSONB_P(3);
+	values[1] = JsonbPGetDatum(events);
+	argtypes[1] = JSONBOID;
+	columns = event_columns(rel, &info, events);
+
+	/* INSERT INTO tbl (stream, a, b) SELECT $1, e.a, e.b FROM ... e */
+	initStringInfo(&sql);
+	initStringInfo(&selected);
+	appendStringInfo(&sql, "INSERT INTO %s (%s", qualified_name(rel),
+					 quote_identifier(info.settings.stream_column));
+	foreach(lc, columns)
+	{
+		const char *column = quote_identifier(strVal(lfirst(lc)));
+
+		appendStringInfo(&sql, ", %s", column);
+		appendStringInfo(&selected, ", e.%s", column);
+	}
+	appendStringInfo(&sql, ") SELECT $1%s FROM pg_catalog.jsonb_populate_recordset(NULL::%s, $2) AS e",
+					 selected.data, qualified_name(rel));
+
+	SPI_connect();
+	plan = SPI_prepare(sql.data, 2, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+			 sql.data, SPI_result_code_string(SPI_result));
+	ret = occ_run_wrapper_statement(RelationGetRelid(rel), plan, values, NULL,
+									PG_ARGISNULL(2) ? "" :
+									text_to_cstring(PG_GETARG_TEXT_PP(2)),
+									&version);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	SPI_finish();
+
+	relation_close(rel, NoLock);
+	PG_RETURN_INT64(version);
+}
+
+/*
+ * occ.stream_version(tbl regclass, stream text) RETURNS bigint
+ *
+ * The stream's version as the caller's snapshot shows it: its highest
+ * event's version, 0 if it has none.  Run as the caller.
+ */
+Datum
+occ_stream_version(PG_FUNCTION_ARGS)
+{
+	OccTableInfo info;
+	Relation	rel;
+	Oid			argtype;
+	Datum		value;
+	char	   *sql;
+	int64		version = 0;
+	bool		isnull;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"%s\" must not be null",
+						PG_ARGISNULL(0) ? "tbl" : "stream")));
+
+	rel = open_stream_table(fcinfo, AccessShareLock, &info);
+	value = stream_argument(rel, &info, text_to_cstring(PG_GETARG_TEXT_PP(1)), &argtype);
+	sql = psprintf("SELECT %s FROM %s WHERE %s OPERATOR(pg_catalog.=) $1 ORDER BY 1 DESC LIMIT 1",
+				   quote_identifier(info.settings.version_column), qualified_name(rel),
+				   quote_identifier(info.settings.stream_column));
+
+	SPI_connect();
+	if (SPI_execute_with_args(sql, 1, &argtype, &value, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", sql);
+	if (SPI_processed == 1)
+	{
+		Datum		datum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+										  1, &isnull);
+
+		if (!isnull)
+			version = occ_counter_from_datum(datum, SPI_gettypeid(SPI_tuptable->tupdesc, 1));
+	}
+	SPI_finish();
+
+	relation_close(rel, NoLock);
+	PG_RETURN_INT64(version);
+}

@@ -1,0 +1,273 @@
+/*-------------------------------------------------------------------------
+ *
+ * stream.c
+ *	  Stream tables (kind stream): the lock that serializes appends to one
+ *	  stream, and the stream's current version.
+ *
+ * A stream table holds events, each row one event of one stream (the
+ * stream column) with its version (the version column): a stream's events
+ * carry versions 1, 2, 3, ... and its version is the number of its events.
+ * occ's trigger assigns each INSERTed event the next version of its
+ * stream, after checking the version the writer expected (trigger.c).
+ *
+ * Why no event is lost or numbered twice.  The first append of a
+ * transaction to a stream takes a lock on that stream, held to the end of
+ * the transaction, before it reads the stream's version: every append to
+ * the stream that came before has then committed or rolled back, so the
+ * version read is the newest.  It is read with SnapshotSelf, which sees
+ * every committed row and every row of this transaction, those of the
+ * running statement included (a statement appending several events, or
+ * two parts of one writable WITH query).  Under REPEATABLE READ and
+ * SERIALIZABLE the transaction's snapshot may not show the newest event:
+ * an append whose snapshot is behind fails with a serialization failure
+ * (40001) rather than number an event twice or check against a version
+ * the writer never saw.
+ *
+ * The lock is an advisory lock of the table's database, in a lock space of
+ * occ's own (pg_locks shows it with classid = the table's OID, objid = the
+ * hash of the stream, objsubid = 20291), so that appends to other streams
+ * never wait: only streams whose values hash alike share one.  A stream
+ * column whose type has no hash function serializes every append to the
+ * table.
+ *
+ * The version is read from the unique index on (stream, version) that
+ * occ.enable requires: the last entry of the stream's range.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/nbtree.h"
+#include "access/relation.h"
+#include "access/stratnum.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_am_d.h"
+#include "catalog/pg_index.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/typcache.h"
+
+#include "kind.h"
+#include "stream.h"
+
+/* occ's lock space among advisory locks (pg_locks.objsubid): "OC" */
+#define OCC_STREAM_LOCK_SPACE	20291
+
+/*
+ * The unique index of rel on exactly (stream, version), in that order: a
+ * btree, valid, immediately enforced, without expressions or predicate.
+ * InvalidOid if there is none.
+ */
+Oid
+occ_stream_index(Relation rel, AttrNumber stream_attnum,
+				 AttrNumber version_attnum)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	Oid			found = InvalidOid;
+
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index form = index->rd_index;
+
+		if (form->indisunique && form->indimmediate && form->indisvalid &&
+			form->indnkeyatts == 2 &&
+			form->indkey.values[0] == stream_attnum &&
+			form->indkey.values[1] == version_attnum &&
+			index->rd_rel->relam == BTREE_AM_OID &&
+			RelationGetIndexExpressions(index) == NIL &&
+			RelationGetIndexPredicate(index) == NIL)
+			found = RelationGetRelid(index);
+		index_close(index, AccessShareLock);
+		if (OidIsValid(found))
+			break;
+	}
+	list_free(indexes);
+	return found;
+}
+
+/*
+ * What the trigger needs to append to the streams of rel, allocated in
+ * cxt; origin_relid is the table that was enabled (rel, or the partitioned
+ * table rel is a partition of), whose OID names the stream locks.
+ */
+OccStreamTable *
+occ_stream_table(Relation rel, Oid origin_relid, const char *stream_column,
+				 AttrNumber version_attnum, MemoryContext cxt)
+{
+	OccStreamTable *stream;
+	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), stream_column);
+	Form_pg_attribute attr;
+	Relation	index;
+	Oid			opno;
+	TypeCacheEntry *typentry;
+
+	if (attnum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("stream column \"%s\" of relation \"%s\" does not exist",
+						stream_column, RelationGetRelationName(rel)),
+				 errhint("Call occ.disable() and occ.enable() for the relation again.")));
+
+	stream = MemoryContextAllocZero(cxt, sizeof(OccStreamTable));
+	stream->stream_attnum = attnum;
+	attr = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+	stream->stream_typid = attr->atttypid;
+	stream->stream_typlen = attr->attlen;
+	stream->stream_typbyval = attr->attbyval;
+	stream->lock_relid = origin_relid;
+
+	stream->index_oid = occ_stream_index(rel, attnum, version_attnum);
+	if (!OidIsValid(stream->index_oid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("relation \"%s\" has no unique index on its stream and version columns",
+						RelationGetRelationName(rel)),
+				 errdetail("occ reads a stream's version from that index."),
+				 errhint("Create one: CREATE UNIQUE INDEX ON %s (%s, %s).",
+						 quote_identifier(RelationGetRelationName(rel)),
+						 quote_identifier(stream_column),
+						 quote_identifier(get_attname(RelationGetRelid(rel),
+													  version_attnum, false)))));
+
+	/* the equality the index itself uses, with its collation */
+	index = index_open(stream->index_oid, AccessShareLock);
+	opno = get_opfamily_member(index->rd_opfamily[0], index->rd_opcintype[0],
+							   index->rd_opcintype[0], BTEqualStrategyNumber);
+	if (!OidIsValid(opno))
+		elog(ERROR, "missing equality operator for the stream column of index %u",
+			 stream->index_oid);
+	stream->equal_proc = get_opcode(opno);
+	stream->stream_collation = index->rd_indcollation[0];
+	index_close(index, AccessShareLock);
+
+	typentry = lookup_type_cache(stream->stream_typid, TYPECACHE_HASH_PROC);
+	stream->hash_proc = typentry->hash_proc;
+	return stream;
+}
+
+/* Take the lock of the stream, held to the end of the transaction. */
+static void
+lock_stream(const OccStreamTable *stream, Datum value)
+{
+	LOCKTAG		tag;
+	uint32		hash = 0;
+
+	if (OidIsValid(stream->hash_proc))
+		hash = DatumGetUInt32(OidFunctionCall1Coll(stream->hash_proc,
+												   stream->stream_collation,
+												   value));
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, stream->lock_relid, hash,
+						 OCC_STREAM_LOCK_SPACE);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/* The stream's highest version that the snapshot sees; 0 if none. */
+static int64
+version_seen(const OccStreamTable *stream, Relation rel,
+			 AttrNumber version_attnum, Oid version_typid, Datum value,
+			 Snapshot snapshot)
+{
+	Relation	index = index_open(stream->index_oid, AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	ScanKeyData key;
+	IndexScanDesc scan;
+	int64		version = 0;
+
+	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   stream->stream_collation, stream->equal_proc, value);
+#if PG_VERSION_NUM >= 180000
+	scan = index_beginscan(rel, index, snapshot, NULL, 1, 0);
+#else
+	scan = index_beginscan(rel, index, snapshot, 1, 0);
+#endif
+	index_rescan(scan, &key, 1, NULL, 0);
+	if (index_getnext_slot(scan, BackwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		datum = slot_getattr(slot, version_attnum, &isnull);
+
+		if (!isnull)
+			version = occ_counter_from_datum(datum, version_typid);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, AccessShareLock);
+	return version;
+}
+
+/*
+ * Lock the stream, then return its newest version: that of every
+ * committed event and of every event of this transaction.  Under
+ * REPEATABLE READ and SERIALIZABLE, fail with 40001 if the transaction's
+ * snapshot does not show the newest committed version.
+ */
+int64
+occ_stream_lock_and_read(const OccStreamTable *stream, Relation rel,
+						 AttrNumber version_attnum, Oid version_typid,
+						 Datum value)
+{
+	int64		version;
+
+	lock_stream(stream, value);
+	version = version_seen(stream, rel, version_attnum, version_typid, value,
+						   SnapshotSelf);
+
+	if (IsolationUsesXactSnapshot())
+	{
+		Snapshot	latest = RegisterSnapshot(GetLatestSnapshot());
+		int64		committed = version_seen(stream, rel, version_attnum,
+											 version_typid, value, latest);
+		int64		seen = version_seen(stream, rel, version_attnum,
+										version_typid, value,
+										GetActiveSnapshot());
+
+		UnregisterSnapshot(latest);
+		if (committed != seen)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to a concurrent append to a stream of relation \"%s\"",
+							RelationGetRelationName(rel)),
+					 errdetail("Stream %s has events that this transaction's snapshot does not show.",
+							   occ_stream_text(stream, value)),
+					 errhint("The transaction might succeed if retried.")));
+	}
+	return version;
+}
+
+/* A stream, as its type's output function prints it, for messages. */
+char *
+occ_stream_text(const OccStreamTable *stream, Datum value)
+{
+	Oid			typoutput;
+	bool		typisvarlena;
+
+	getTypeOutputInfo(stream->stream_typid, &typoutput, &typisvarlena);
+	return quote_literal_cstr(OidOutputFunctionCall(typoutput, value));
+}
+
+/* Refuse an UPDATE or DELETE of an event. */
+void
+occ_refuse_event_change(Relation rel, bool is_delete)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 is_delete ?
+			 errmsg("cannot delete events of relation \"%s\"",
+					RelationGetRelationName(rel)) :
+			 errmsg("cannot update events of relation \"%s\"",
+					RelationGetRelationName(rel)),
+			 errdetail("Relation \"%s\" is a stream table: its events are appended, never changed.",
+					   RelationGetRelationName(rel)),
+			 errhint("To archive or remove events, call occ.set_mode() with mode none in the same transaction first, or TRUNCATE.")));
+}
