@@ -77,6 +77,7 @@
 
 #include "ddl.h"
 #include "protection.h"
+#include "stream.h"
 
 PG_FUNCTION_INFO_V1(occ_ddl_guard);
 
@@ -426,6 +427,38 @@ check_version_column(Relation rel, const OccTableSettings *settings)
 }
 
 /*
+ * Refuse DDL that left a stream table unusable: its stream column dropped,
+ * a default on its version column (occ gives the versions), or no unique
+ * index on (stream, version) left to read a stream's version from.
+ */
+static void
+check_stream_table(Relation rel, const OccTableSettings *settings)
+{
+	AttrNumber	stream_attnum = get_attnum(RelationGetRelid(rel), settings->stream_column);
+	AttrNumber	version_attnum = get_attnum(RelationGetRelid(rel), settings->version_column);
+
+	if (stream_attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("cannot drop stream column \"%s\" of relation \"%s\"",
+						settings->stream_column, RelationGetRelationName(rel)),
+				 errhint("Call occ.disable() first.")));
+	if (TupleDescAttr(RelationGetDescr(rel), version_attnum - 1)->atthasdef)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("version column \"%s\" of stream table \"%s\" cannot have a default",
+						settings->version_column, RelationGetRelationName(rel)),
+				 errdetail("occ gives each event the next version of its stream.")));
+	if (!OidIsValid(occ_stream_index(rel, stream_attnum, version_attnum)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("stream table \"%s\" needs a unique index on its stream and version columns",
+						RelationGetRelationName(rel)),
+				 errdetail("occ reads a stream's version from that index."),
+				 errhint("Call occ.disable() first.")));
+}
+
+/*
  * Refuse a relation with more than one occ trigger, whatever their names:
  * each would check and advance the version, with its own settings.
  *
@@ -575,17 +608,24 @@ guard_altered_table(const char *schema, Oid relid,
 		if (info.enabled && !info.trigger_is_clone)
 		{
 			if (old_name != NULL &&
-				strcmp(info.settings.version_column, old_name) == 0)
+				(strcmp(info.settings.version_column, old_name) == 0 ||
+				 (info.settings.stream_column != NULL &&
+				  strcmp(info.settings.stream_column, old_name) == 0)))
 			{
 				OccTableSettings settings = info.settings;
 
 				/* ALTER TABLE refuses to run on a relation we hold open. */
 				relation_close(rel, NoLock);
-				settings.version_column = new_name;
+				if (strcmp(info.settings.version_column, old_name) == 0)
+					settings.version_column = new_name;
+				else
+					settings.stream_column = new_name;
 				occ_replace_trigger(schema, &info, &settings);
 				continue;
 			}
 			check_version_column(rel, &info.settings);
+			if (info.settings.stream_column != NULL)
+				check_stream_table(rel, &info.settings);
 		}
 		relation_close(rel, NoLock);
 	}
@@ -836,6 +876,14 @@ guard_dropped_columns(const char *schema)
 			info.settings.version_column != NULL &&
 			strcmp(info.settings.version_column, column) == 0)
 			refuse_drop(column, RelationGetRelationName(rel));
+		if (info.enabled && !info.trigger_is_clone &&
+			info.settings.stream_column != NULL &&
+			strcmp(info.settings.stream_column, column) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("cannot drop stream column \"%s\" of relation \"%s\"",
+							column, RelationGetRelationName(rel)),
+					 errhint("Call occ.disable() first.")));
 		if (info.enabled && !info.trigger_is_clone &&
 			occ_settings_exclude(&info.settings, column) &&
 			get_attnum(RelationGetRelid(rel), column) != InvalidAttrNumber)
