@@ -315,8 +315,8 @@ occ_report_missing(Relation rel, AttrNumber version_attnum, bool is_delete,
 /*
  * Raise 40V01 (or PT412) for an append to a stream whose version is not
  * the one expected.  "stream" is the stream's value printed, quoted;
- * "expected" the raw occ.if_match or expected argument, or for events
- * given their versions the version before the first one.  The stream and
+ * "expected" the raw occ.if_match or expected argument, or for an event
+ * given its version that version, which does not follow the stream's.  The stream and
  * the versions are each shown only to a user who may read them.
  */
 void
@@ -348,7 +348,7 @@ occ_report_stream_stale(Relation rel, AttrNumber version_attnum,
 				by = psprintf("argument \"expected\" is %s", quote_literal_cstr(expected));
 				break;
 			default:
-				by = psprintf("the first event appended expects version %s", expected);
+				by = psprintf("an event was given version %s", expected);
 				break;
 		}
 		detail = psprintf("%s has version " INT64_FORMAT ", but %s.",

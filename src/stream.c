@@ -31,7 +31,10 @@
  * table.
  *
  * The version is read from the unique index on (stream, version) that
- * occ.enable requires: the last entry of the stream's range.
+ * occ.enable requires, the last entry of the stream's range, for every
+ * event: the event before it in the same statement may not have been
+ * inserted (INSERT ... ON CONFLICT DO NOTHING skips a row after its
+ * BEFORE triggers ran), and counting on from it would leave a gap.
  *
  *-------------------------------------------------------------------------
  */
@@ -204,6 +207,18 @@ version_seen(const OccStreamTable *stream, Relation rel,
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(index, AccessShareLock);
 	return version;
+}
+
+/*
+ * The stream's newest version, that of every committed event and of every
+ * event of this transaction, for a stream this transaction has locked.
+ */
+int64
+occ_stream_read(const OccStreamTable *stream, Relation rel,
+				AttrNumber version_attnum, Oid version_typid, Datum value)
+{
+	return version_seen(stream, rel, version_attnum, version_typid, value,
+						SnapshotSelf);
 }
 
 /*

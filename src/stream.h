@@ -36,6 +36,9 @@ extern Oid	occ_stream_index(Relation rel, AttrNumber stream_attnum,
 extern int64 occ_stream_lock_and_read(const OccStreamTable *stream,
 									  Relation rel, AttrNumber version_attnum,
 									  Oid version_typid, Datum value);
+extern int64 occ_stream_read(const OccStreamTable *stream, Relation rel,
+							 AttrNumber version_attnum, Oid version_typid,
+							 Datum value);
 extern char *occ_stream_text(const OccStreamTable *stream, Datum value);
 extern void occ_refuse_event_change(Relation rel, bool is_delete);
 

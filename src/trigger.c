@@ -128,10 +128,11 @@ typedef struct OccStatementState
 } OccStatementState;
 
 /*
- * A stream the statement appends to, and the version its next event gets.
- * The first event of each stream locks it and reads its version; the
- * stream stays locked to the end of the transaction, so the others count
- * on.
+ * A stream the statement appends to.  The first event of each stream locks
+ * it, reads its version and checks the version expected; the stream stays
+ * locked to the end of the transaction, and the events after it read the
+ * version again, without a check: a row of the statement may have been
+ * skipped (see stream.c).
  */
 typedef struct StreamPosition
 {
@@ -830,7 +831,7 @@ check_stream_version(OccStatementState *state, FunctionCallInfo fcinfo,
 		if (given - 1 != current)
 			occ_report_stream_stale(rel, table->attnum, stream->stream_attnum,
 									occ_stream_text(stream, value), current,
-									psprintf(INT64_FORMAT, given - 1),
+									psprintf(INT64_FORMAT, given),
 									OCC_STATED_IN_INSERT);
 		return;
 	}
@@ -958,11 +959,17 @@ append_event(OccStatementState *state, FunctionCallInfo fcinfo,
 		state->streams = lappend(state->streams, position);
 		MemoryContextSwitchTo(oldcxt);
 	}
-	else if (given >= 0 && mode != OCC_MODE_NONE && given != position->next)
-		occ_report_stream_stale(rel, table->attnum, stream->stream_attnum,
-								occ_stream_text(stream, value), position->next - 1,
-								psprintf(INT64_FORMAT, given - 1),
-								OCC_STATED_IN_INSERT);
+	else
+	{
+		/* locked already: count on from the newest event actually there */
+		position->next = occ_stream_read(stream, rel, table->attnum,
+										 table->column.typid, value) + 1;
+		if (given >= 0 && mode != OCC_MODE_NONE && given != position->next)
+			occ_report_stream_stale(rel, table->attnum, stream->stream_attnum,
+									occ_stream_text(stream, value), position->next - 1,
+									psprintf(INT64_FORMAT, given),
+									OCC_STATED_IN_INSERT);
+	}
 
 	if (given >= 0)
 	{
