@@ -429,6 +429,15 @@ check_stream_columns(Relation rel, const OccTableSettings *settings,
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the stream column and the version column must differ")));
+
+	/*
+	 * A system column, a type that cannot hold versions, an identity or a
+	 * generated column: refused as for the other kinds, before anything
+	 * reads the column's attribute (a system column has none) or looks for
+	 * an index on it.
+	 */
+	occ_check_version_column(rel, version_attnum, settings->kind,
+							 OCC_COLUMN_ADOPTED);
 	if (TupleDescAttr(RelationGetDescr(rel), version_attnum - 1)->atthasdef)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -67,8 +67,9 @@
 
 /*
  * The unique index of rel on exactly (stream, version), in that order: a
- * btree, valid, immediately enforced, without expressions or predicate.
- * InvalidOid if there is none.
+ * btree, valid, immediately enforced, without expressions or predicate,
+ * its version column in ascending order (a stream's version is read as the
+ * last entry of its range).  InvalidOid if there is none.
  */
 Oid
 occ_stream_index(Relation rel, AttrNumber stream_attnum,
@@ -87,6 +88,7 @@ occ_stream_index(Relation rel, AttrNumber stream_attnum,
 			form->indnkeyatts == 2 &&
 			form->indkey.values[0] == stream_attnum &&
 			form->indkey.values[1] == version_attnum &&
+			(index->rd_indoption[1] & INDOPTION_DESC) == 0 &&
 			index->rd_rel->relam == BTREE_AM_OID &&
 			RelationGetIndexExpressions(index) == NIL &&
 			RelationGetIndexPredicate(index) == NIL)
