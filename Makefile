@@ -50,6 +50,8 @@ REGRESS += guard_usage guard_drop guard_typed guard_duplicate guard_state guard_
 REGRESS += where_clause proposals
 # versionless tables (issue 11): the hash kind
 REGRESS += hash_kind hash_content
+# event streams (issue 12): the stream kind
+REGRESS += stream_kind
 REGRESS_OPTS = --load-extension=occ
 
 ISOLATION = stale_update stale_delete stale_repeatable_read
