@@ -72,5 +72,6 @@ include $(PGXS)
 # Tests of what PostgreSQL 15 brought: MERGE, GRANT SET ON PARAMETER; and
 # of what 14 did: multiranges, pg_column_compression().
 ifeq ($(shell test $(MAJORVERSION) -ge 15 && echo yes),yes)
-REGRESS += merge in_place_merge privileges_parameter hash_merge hash_content_multirange
+REGRESS += merge in_place_merge privileges_parameter hash_merge hash_content_multirange \
+	stream_merge
 endif
