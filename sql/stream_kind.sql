@@ -381,12 +381,10 @@ VALUES ('order-1', 9, 'Delivered'), ('order-1', 10, 'Rated');
 INSERT INTO sk_events (stream_id, version, type) VALUES ('order-1', 12, 'Gap'); \echo :LAST_ERROR_SQLSTATE
 INSERT INTO sk_events (stream_id, version, type) VALUES ('order-1', 10, 'Twice'); \echo :LAST_ERROR_SQLSTATE
 INSERT INTO sk_events (stream_id, version, type) VALUES ('order-1', 1, 'First'); \echo :LAST_ERROR_SQLSTATE
-\set VERBOSITY sqlstate
 INSERT INTO sk_events (stream_id, version, type)
-VALUES ('order-1', 11, 'Ok'), ('order-1', 13, 'Gap');
+VALUES ('order-1', 11, 'Ok'), ('order-1', 13, 'Gap'); \echo :LAST_ERROR_SQLSTATE
 INSERT INTO sk_events (stream_id, version, type)
-VALUES ('order-1', 11, 'Ok'), ('order-1', 11, 'Twice');
-\set VERBOSITY default
+VALUES ('order-1', 11, 'Ok'), ('order-1', 11, 'Twice'); \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM sk_streams('sk_events');
 -- given, then not given in the same statement: the others count on
 INSERT INTO sk_events (stream_id, version, type)
@@ -673,9 +671,9 @@ ON CONFLICT (stream_id, version) DO NOTHING; \echo :LAST_ERROR_SQLSTATE
 INSERT INTO sk_events (stream_id, version, type) VALUES ('copy-1', 1, 'Again')
 ON CONFLICT (stream_id, version) DO UPDATE SET type = 'Changed'; \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM sk_streams('sk_events') WHERE stream = 'copy-1';
--- a conflict on another unique index: the event is skipped, the stream
--- keeps its version.  (Not tested: an event skipped that way and followed
--- in the same statement by another event of its stream.)
+-- a conflict on another unique index (an event's id, for idempotent
+-- retries): the event is skipped after occ numbered it, and the events
+-- after it in the statement take the versions actually next: no gap
 CREATE TABLE sk_dedup (stream_id text, version int, event_id int UNIQUE,
                        PRIMARY KEY (stream_id, version));
 SELECT occ.enable('sk_dedup', kind => 'stream', stream_column => 'stream_id');
@@ -683,8 +681,29 @@ INSERT INTO sk_dedup (stream_id, event_id) VALUES ('d', 1), ('d', 2), ('e', 3);
 INSERT INTO sk_dedup (stream_id, event_id) VALUES ('d', 2) ON CONFLICT DO NOTHING;
 INSERT INTO sk_dedup (stream_id, event_id) VALUES ('e', 4), ('d', 1)
 ON CONFLICT (event_id) DO NOTHING;
-INSERT INTO sk_dedup (stream_id, event_id) VALUES ('d', 5) RETURNING version;
+INSERT INTO sk_dedup (stream_id, event_id)
+VALUES ('d', 2), ('d', 5), ('d', 1), ('e', 3), ('d', 6), ('e', 7)
+ON CONFLICT (event_id) DO NOTHING RETURNING stream_id, version, event_id;
+-- with versions given: each must follow the events actually appended
+INSERT INTO sk_dedup (stream_id, version, event_id) VALUES ('d', 5, 6), ('d', 6, 8)
+ON CONFLICT (event_id) DO NOTHING; \echo :LAST_ERROR_SQLSTATE
+INSERT INTO sk_dedup (stream_id, version, event_id) VALUES ('d', 5, 6), ('d', 5, 8)
+ON CONFLICT (event_id) DO NOTHING RETURNING stream_id, version, event_id;
 SELECT stream_id, version, event_id FROM sk_dedup ORDER BY 1, 2;
+-- the same for a row another BEFORE trigger skips (one that fires after
+-- occ's, which is named occ_version)
+CREATE FUNCTION sk_skip() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN CASE WHEN NEW.event_id < 0 THEN NULL ELSE NEW END;
+END
+$$;
+CREATE TRIGGER zz_skip BEFORE INSERT ON sk_dedup FOR EACH ROW EXECUTE FUNCTION sk_skip();
+INSERT INTO sk_dedup (stream_id, event_id) VALUES ('d', -1), ('d', 9), ('d', -2), ('d', 10)
+RETURNING version, event_id;
+SELECT occ.append('sk_dedup', 'd', '7', '[{"event_id": 11}, {"event_id": -3}, {"event_id": 12}]');
+SELECT * FROM sk_streams('sk_dedup');
+DROP TRIGGER zz_skip ON sk_dedup;
+DROP FUNCTION sk_skip();
 
 -- ==== a writable WITH query appending to one stream in two parts ====
 -- the main part reads the first: the first part's events come first
@@ -707,7 +726,7 @@ WITH first AS (
   INSERT INTO sk_events (stream_id, type) VALUES ('with-1', 'Unordered')
 )
 INSERT INTO sk_events (stream_id, type) VALUES ('with-1', 'Unordered');
--- the same version given in both parts: one of them fails
+-- the same version given in both parts: whichever runs second fails
 \set VERBOSITY sqlstate
 WITH first AS (
   INSERT INTO sk_events (stream_id, version, type) VALUES ('with-1', 7, 'Given')
