@@ -61,6 +61,8 @@ ISOLATION += guard_concurrent_drop
 ISOLATION += strict_where
 # versionless tables (issue 11): the hash kind
 ISOLATION += hash_two_writers
+# event streams (issue 12): the stream kind
+ISOLATION += stream_appends
 ISOLATION_OPTS = --load-extension=occ
 
 TAP_TESTS = 1
