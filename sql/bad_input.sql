@@ -363,7 +363,7 @@ FROM (VALUES
   ('version_column integer',        $$SELECT occ.enable('bi.plain', 42)$$),
   ('kind integer',                  $$SELECT occ.enable('bi.plain', 'version', 1)$$),
   ('mode boolean',                  $$SELECT occ.enable('bi.plain', 'version', 'integer', true)$$),
-  ('six arguments',                 $$SELECT occ.enable('bi.plain', 'version', 'integer', 'lax', NULL, 'x')$$),
+  ('seven arguments',               $$SELECT occ.enable('bi.plain', 'version', 'integer', 'lax', NULL, NULL, 'x')$$),
   ('unknown named argument',        $$SELECT occ.enable('bi.plain', colum => 'v')$$)
 ) AS c (label, sql);
 

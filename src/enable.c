@@ -34,7 +34,6 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
-#include "utils/partcache.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -459,14 +458,17 @@ check_stream_columns(Relation rel, const OccTableSettings *settings,
 						 quote_identifier(settings->version_column))));
 	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
 	{
-		PartitionKey key = RelationGetPartitionKey(rel);
+		ListCell   *lc;
 
-		if (key->partnatts != 1 || key->partattrs[0] != stream_attnum)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("partitioned relation \"%s\" is not partitioned by its stream column alone",
-							RelationGetRelationName(rel)),
-					 errdetail("Every event of a stream must be in one partition, where its version is read.")));
+		/* the table and each of its partitions that is partitioned itself */
+		foreach(lc, find_all_inheritors(RelationGetRelid(rel), AccessShareLock, NULL))
+			if (get_rel_relkind(lfirst_oid(lc)) == RELKIND_PARTITIONED_TABLE &&
+				!occ_stream_partitioned_by_stream(lfirst_oid(lc), settings->stream_column))
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("partitioned relation \"%s\" is not partitioned by its stream column alone",
+								get_rel_name(lfirst_oid(lc))),
+						 errdetail("Every event of a stream must be in one partition, where its version is read.")));
 	}
 }
 

@@ -14,15 +14,16 @@
 /*
  * Where a write stated the version it expects, for the reports: in the
  * UPDATE's SET list, in the version column of an appended event, through
- * the setting occ.if_match, or through the if_match argument of
- * occ.update or occ.delete (the expected argument of occ.append).
+ * the setting occ.if_match, through the if_match argument of occ.update
+ * or occ.delete, or through the expected argument of occ.append.
  */
 typedef enum OccStatedBy
 {
 	OCC_STATED_IN_UPDATE,
 	OCC_STATED_IN_INSERT,
 	OCC_STATED_BY_SETTING,
-	OCC_STATED_BY_ARGUMENT
+	OCC_STATED_BY_ARGUMENT,
+	OCC_STATED_BY_EXPECTED
 } OccStatedBy;
 
 /*

@@ -139,6 +139,7 @@ stale_detail(const char *key, bool show_versions, OccStatedBy stated_by,
 							 current, quote_literal_cstr(expected));
 		case OCC_STATED_IN_UPDATE:
 		case OCC_STATED_IN_INSERT:
+		case OCC_STATED_BY_EXPECTED:
 			break;
 	}
 	if (key != NULL)
@@ -344,7 +345,7 @@ occ_report_stream_stale(Relation rel, AttrNumber version_attnum,
 			case OCC_STATED_BY_SETTING:
 				by = psprintf("occ.if_match is %s", quote_literal_cstr(expected));
 				break;
-			case OCC_STATED_BY_ARGUMENT:
+			case OCC_STATED_BY_EXPECTED:
 				by = psprintf("argument \"expected\" is %s", quote_literal_cstr(expected));
 				break;
 			default:
@@ -394,11 +395,12 @@ occ_report_stream_missing(Relation rel, AttrNumber version_attnum, bool by_trigg
 void
 occ_report_bad_if_match(const char *text, OccStatedBy source, const char *detail)
 {
-	if (source == OCC_STATED_BY_ARGUMENT)
+	if (source == OCC_STATED_BY_ARGUMENT || source == OCC_STATED_BY_EXPECTED)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid value for argument \"%s\": \"%s\"",
-						"if_match", text),
+						source == OCC_STATED_BY_EXPECTED ? "expected" : "if_match",
+						text),
 				 errdetail_internal("%s", detail)));
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),

@@ -47,16 +47,23 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_am_d.h"
+#include "catalog/partition.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_partitioned_table.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/typcache.h"
 
 #include "kind.h"
@@ -102,6 +109,28 @@ occ_stream_index(Relation rel, AttrNumber stream_attnum,
 }
 
 /*
+ * Is the partitioned table relid partitioned by the column named
+ * stream_column alone, so that each stream's events are in one of its
+ * partitions?  Read from the catalog, without a lock: the trigger asks it
+ * of the ancestors of the partition it fires on.
+ */
+bool
+occ_stream_partitioned_by_stream(Oid relid, const char *stream_column)
+{
+	HeapTuple	tuple = SearchSysCache1(PARTRELID, ObjectIdGetDatum(relid));
+	Form_pg_partitioned_table form;
+	bool		result;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for partition key of relation %u", relid);
+	form = (Form_pg_partitioned_table) GETSTRUCT(tuple);
+	result = form->partnatts == 1 && form->partattrs.values[0] != 0 &&
+		form->partattrs.values[0] == get_attnum(relid, stream_column);
+	ReleaseSysCache(tuple);
+	return result;
+}
+
+/*
  * What the trigger needs to append to the streams of rel, allocated in
  * cxt; origin_relid is the table that was enabled (rel, or the partitioned
  * table rel is a partition of), whose OID names the stream locks.
@@ -123,6 +152,29 @@ occ_stream_table(Relation rel, Oid origin_relid, const char *stream_column,
 				 errmsg("stream column \"%s\" of relation \"%s\" does not exist",
 						stream_column, RelationGetRelationName(rel)),
 				 errhint("Call occ.disable() and occ.enable() for the relation again.")));
+
+	/*
+	 * A stream's version is read in the partition the trigger fires on: so
+	 * every partitioned table from the enabled one down must be partitioned
+	 * by the stream alone (a partition attached later may not be).
+	 */
+	if (rel->rd_rel->relispartition)
+	{
+		ListCell   *lc;
+
+		foreach(lc, get_partition_ancestors(RelationGetRelid(rel)))
+		{
+			if (!occ_stream_partitioned_by_stream(lfirst_oid(lc), stream_column))
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("partitioned relation \"%s\" is not partitioned by its stream column alone",
+								get_rel_name(lfirst_oid(lc))),
+						 errdetail("Every event of a stream of relation \"%s\" must be in one partition, where its version is read.",
+								   get_rel_name(origin_relid))));
+			if (lfirst_oid(lc) == origin_relid)
+				break;
+		}
+	}
 
 	stream = MemoryContextAllocZero(cxt, sizeof(OccStreamTable));
 	stream->stream_attnum = attnum;
@@ -161,20 +213,134 @@ occ_stream_table(Relation rel, Oid origin_relid, const char *stream_column,
 	return stream;
 }
 
-/* Take the lock of the stream, held to the end of the transaction. */
+/*
+ * The hash of a stream, which names its lock and finds it among the
+ * statement's streams: the type's hash function, under the index's
+ * collation, so that streams equal under it hash alike; 0 for a type
+ * without one.
+ */
+uint32
+occ_stream_hash(const OccStreamTable *stream, Datum value)
+{
+	if (!OidIsValid(stream->hash_proc))
+		return 0;
+	return DatumGetUInt32(OidFunctionCall1Coll(stream->hash_proc,
+											   stream->stream_collation, value));
+}
+
+/*
+ * Take the lock of the stream, held to the end of the transaction.  Taken
+ * for every event, not only a statement's first: a lock this transaction
+ * holds already is found in the backend's own lock table, and one taken
+ * in a subtransaction that rolled back is taken again.
+ */
 static void
-lock_stream(const OccStreamTable *stream, Datum value)
+lock_stream(const OccStreamTable *stream, uint32 hash)
 {
 	LOCKTAG		tag;
-	uint32		hash = 0;
 
-	if (OidIsValid(stream->hash_proc))
-		hash = DatumGetUInt32(OidFunctionCall1Coll(stream->hash_proc,
-												   stream->stream_collation,
-												   value));
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, stream->lock_relid, hash,
 						 OCC_STREAM_LOCK_SPACE);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/* ----------------------------------------------------------------
+ * The streams of the running statement
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * The streams the running statement has appended to, by table: a
+ * statement checks the version expected of a stream at its first event,
+ * and occ.if_match may state the version of one stream only.  Every
+ * partition, and every part of a WITH query, fires occ's trigger through a
+ * call of its own, so the statement is known by its transaction and
+ * command id instead (all rows of one statement have one, and the next
+ * statement another).
+ */
+typedef struct StatementStreamsKey
+{
+	Oid			lock_relid;
+	uint32		hash;
+} StatementStreamsKey;
+
+typedef struct StatementStreams
+{
+	StatementStreamsKey key;
+	List	   *streams;		/* Datum copies, of the streams with this hash */
+} StatementStreams;
+
+static MemoryContext statement_streams_context = NULL;
+static HTAB *statement_streams = NULL;
+static LocalTransactionId statement_lxid = InvalidLocalTransactionId;
+static CommandId statement_cid = InvalidCommandId;
+
+/*
+ * Record that the running statement appends to the stream.  Returns true
+ * if it had not yet, and then sets *others to the number of other streams
+ * of the same table it appends to.
+ */
+bool
+occ_stream_first_in_statement(const OccStreamTable *stream, Datum value,
+							  uint32 hash, int *others)
+{
+#if PG_VERSION_NUM >= 170000
+	LocalTransactionId lxid = MyProc->vxid.lxid;
+#else
+	LocalTransactionId lxid = MyProc->lxid;
+#endif
+	CommandId	cid = GetCurrentCommandId(false);
+	StatementStreamsKey key;
+	StatementStreams *entry;
+	HASH_SEQ_STATUS status;
+	StatementStreams *other;
+	MemoryContext oldcxt;
+	bool		found;
+	ListCell   *lc;
+
+	if (statement_streams_context == NULL)
+		statement_streams_context = AllocSetContextCreate(TopMemoryContext,
+														  "occ statement streams",
+														  ALLOCSET_SMALL_SIZES);
+	if (statement_streams == NULL || lxid != statement_lxid || cid != statement_cid)
+	{
+		HASHCTL		ctl;
+
+		MemoryContextReset(statement_streams_context);
+		ctl.keysize = sizeof(StatementStreamsKey);
+		ctl.entrysize = sizeof(StatementStreams);
+		ctl.hcxt = statement_streams_context;
+		statement_streams = hash_create("occ statement streams", 16, &ctl,
+										HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		statement_lxid = lxid;
+		statement_cid = cid;
+	}
+
+	memset(&key, 0, sizeof(key));
+	key.lock_relid = stream->lock_relid;
+	key.hash = hash;
+	entry = hash_search(statement_streams, &key, HASH_ENTER, &found);
+	if (!found)
+		entry->streams = NIL;
+	foreach(lc, entry->streams)
+		if (DatumGetBool(OidFunctionCall2Coll(stream->equal_proc,
+											  stream->stream_collation,
+											  (Datum) lfirst(lc), value)))
+			return false;
+
+	/* the table's other streams: statements rarely append to many */
+	*others = 0;
+	hash_seq_init(&status, statement_streams);
+	while ((other = hash_seq_search(&status)) != NULL)
+		if (other->key.lock_relid == stream->lock_relid)
+			*others += list_length(other->streams);
+
+	oldcxt = MemoryContextSwitchTo(statement_streams_context);
+	entry->streams = lappend(entry->streams,
+							 (void *) datumCopy(value, stream->stream_typbyval,
+												stream->stream_typlen));
+	MemoryContextSwitchTo(oldcxt);
+	return true;
 }
 
 /* The stream's highest version that the snapshot sees; 0 if none. */
@@ -212,35 +378,25 @@ version_seen(const OccStreamTable *stream, Relation rel,
 }
 
 /*
- * The stream's newest version, that of every committed event and of every
- * event of this transaction, for a stream this transaction has locked.
- */
-int64
-occ_stream_read(const OccStreamTable *stream, Relation rel,
-				AttrNumber version_attnum, Oid version_typid, Datum value)
-{
-	return version_seen(stream, rel, version_attnum, version_typid, value,
-						SnapshotSelf);
-}
-
-/*
  * Lock the stream, then return its newest version: that of every
- * committed event and of every event of this transaction.  Under
- * REPEATABLE READ and SERIALIZABLE, fail with 40001 if the transaction's
- * snapshot does not show the newest committed version.
+ * committed event and of every event of this transaction, the running
+ * statement's included.  "first" says that this is the statement's first
+ * event of the stream: then, under REPEATABLE READ and SERIALIZABLE, fail
+ * with 40001 if the transaction's snapshot does not show the newest
+ * committed version.
  */
 int64
 occ_stream_lock_and_read(const OccStreamTable *stream, Relation rel,
 						 AttrNumber version_attnum, Oid version_typid,
-						 Datum value)
+						 Datum value, uint32 hash, bool first)
 {
 	int64		version;
 
-	lock_stream(stream, value);
+	lock_stream(stream, hash);
 	version = version_seen(stream, rel, version_attnum, version_typid, value,
 						   SnapshotSelf);
 
-	if (IsolationUsesXactSnapshot())
+	if (first && IsolationUsesXactSnapshot())
 	{
 		Snapshot	latest = RegisterSnapshot(GetLatestSnapshot());
 		int64		committed = version_seen(stream, rel, version_attnum,
@@ -286,5 +442,6 @@ occ_refuse_event_change(Relation rel, bool is_delete)
 					RelationGetRelationName(rel)),
 			 errdetail("Relation \"%s\" is a stream table: its events are appended, never changed.",
 					   RelationGetRelationName(rel)),
-			 errhint("To archive or remove events, call occ.set_mode() with mode none in the same transaction first, or TRUNCATE.")));
+			 errhint("To archive or remove events, call occ.set_mode() with mode none in the same transaction first, or TRUNCATE."),
+			 errtable(rel)));
 }

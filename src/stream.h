@@ -31,14 +31,16 @@ extern OccStreamTable *occ_stream_table(Relation rel, Oid origin_relid,
 										const char *stream_column,
 										AttrNumber version_attnum,
 										MemoryContext cxt);
+extern bool occ_stream_partitioned_by_stream(Oid relid, const char *stream_column);
 extern Oid	occ_stream_index(Relation rel, AttrNumber stream_attnum,
 							 AttrNumber version_attnum);
+extern uint32 occ_stream_hash(const OccStreamTable *stream, Datum value);
+extern bool occ_stream_first_in_statement(const OccStreamTable *stream,
+										  Datum value, uint32 hash, int *others);
 extern int64 occ_stream_lock_and_read(const OccStreamTable *stream,
 									  Relation rel, AttrNumber version_attnum,
-									  Oid version_typid, Datum value);
-extern int64 occ_stream_read(const OccStreamTable *stream, Relation rel,
-							 AttrNumber version_attnum, Oid version_typid,
-							 Datum value);
+									  Oid version_typid, Datum value,
+									  uint32 hash, bool first);
 extern char *occ_stream_text(const OccStreamTable *stream, Datum value);
 extern void occ_refuse_event_change(Relation rel, bool is_delete);
 

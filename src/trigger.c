@@ -123,22 +123,8 @@ typedef struct OccStatementState
 	bool		where_clause_read;
 	OccWhereClause where_clause;
 
-	/* a stream table's streams this statement appends to; see append_event */
-	List	   *streams;		/* StreamPosition */
 } OccStatementState;
 
-/*
- * A stream the statement appends to.  The first event of each stream locks
- * it, reads its version and checks the version expected; the stream stays
- * locked to the end of the transaction, and the events after it read the
- * version again, without a check: a row of the statement may have been
- * skipped (see stream.c).
- */
-typedef struct StreamPosition
-{
-	Datum		stream;			/* copied into the statement's memory */
-	int64		next;
-} StreamPosition;
 
 /*
  * The statement's state for the trigger being fired, with a current entry
@@ -783,39 +769,18 @@ check_content_version(OccStatementState *state, FunctionCallInfo fcinfo,
 }
 
 /*
- * The statement's position in a stream, or NULL if it has appended no
- * event to it yet.
- */
-static StreamPosition *
-stream_position(OccStatementState *state, const OccStreamTable *stream,
-				Datum value)
-{
-	ListCell   *lc;
-
-	foreach(lc, state->streams)
-	{
-		StreamPosition *position = lfirst(lc);
-
-		if (DatumGetBool(OidFunctionCall2Coll(stream->equal_proc,
-											  stream->stream_collation,
-											  position->stream, value)))
-			return position;
-	}
-	return NULL;
-}
-
-/*
- * Check the version of a stream, "current", before the first event this
- * statement appends to it, against the version the writer expects: the
- * version before the one the event was given ("given", or -1), the
- * expected argument of occ.append, or occ.if_match.  occ.if_match states
- * one stream's version: a statement that appends to a second stream while
- * it is set is refused.
+ * Check the version of a stream, "current", before the statement's first
+ * event of it, against the version the writer expects: the expected
+ * argument of occ.append, occ.if_match, or the version the event was
+ * given ("given", or -1), which states the version before it and wins.
+ * occ.if_match and the expected argument state one stream's version: a
+ * statement that appends to a second stream of the table ("others") while
+ * one is set is refused, whatever the order of its rows.
  */
 static void
 check_stream_version(OccStatementState *state, FunctionCallInfo fcinfo,
 					 OccMode mode, Relation rel, Datum value, int64 current,
-					 int64 given)
+					 int64 given, int others)
 {
 	const OccProtectedTable *table = state->table;
 	const OccStreamTable *stream = table->stream;
@@ -826,6 +791,48 @@ check_stream_version(OccStatementState *state, FunctionCallInfo fcinfo,
 	int			nvalues;
 	int			i;
 
+	if (occ_wrapper_statement != NULL && row_of_wrapper(occ_wrapper_statement, rel))
+	{
+		OccIfMatch	parsed;
+		ListCell   *lc;
+
+		raw = occ_wrapper_statement->if_match;
+		source = OCC_STATED_BY_EXPECTED;
+		occ_parse_if_match(raw, source, &parsed);
+		form = parsed.form;
+		nvalues = list_length(parsed.values);
+		values = palloc(sizeof(int64) * Max(nvalues, 1));
+		i = 0;
+		foreach(lc, parsed.values)
+			values[i++] = stated_version(table, lfirst(lc), raw, source).counter;
+	}
+	else if (row_writer() == ROW_WRITER_CLIENT)
+	{
+		if_match_for(state, fcinfo->flinfo->fn_mcxt);
+		form = state->if_match_form;
+		nvalues = state->if_match_nvalues;
+		values = palloc(sizeof(int64) * Max(nvalues, 1));
+		for (i = 0; i < nvalues; i++)
+			values[i] = state->if_match_values[i].counter;
+	}
+	else
+	{
+		/* occ.if_match is the client's; a trigger's statement gives versions */
+		form = OCC_IF_MATCH_UNSET;
+		nvalues = 0;
+		values = NULL;
+	}
+
+	if (form != OCC_IF_MATCH_UNSET && others > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot append to more than one stream of relation \"%s\" with one expected version",
+						RelationGetRelationName(rel)),
+				 errdetail("%s states the version of one stream.",
+						   source == OCC_STATED_BY_SETTING ? "occ.if_match" :
+						   "Argument \"expected\""),
+				 errhint("Append to each stream in a statement of its own, or give the events their versions.")));
+
 	if (given >= 0)
 	{
 		if (given - 1 != current)
@@ -835,68 +842,24 @@ check_stream_version(OccStatementState *state, FunctionCallInfo fcinfo,
 									OCC_STATED_IN_INSERT);
 		return;
 	}
-
-	if (occ_wrapper_statement != NULL && row_of_wrapper(occ_wrapper_statement, rel))
+	switch (form)
 	{
-		OccIfMatch	parsed;
-		ListCell   *lc;
-
-		raw = occ_wrapper_statement->if_match;
-		source = OCC_STATED_BY_ARGUMENT;
-		occ_parse_if_match(raw, source, &parsed);
-		form = parsed.form;
-		nvalues = list_length(parsed.values);
-		values = palloc(sizeof(int64) * Max(nvalues, 1));
-		i = 0;
-		foreach(lc, parsed.values)
-			values[i++] = stated_version(table, lfirst(lc), raw, source).counter;
-	}
-	else
-	{
-		switch (row_writer())
-		{
-			case ROW_WRITER_CLIENT:
-				break;
-			case ROW_WRITER_FOREIGN_KEY_ACTION:
-			case ROW_WRITER_TRIGGER:
-				if (mode == OCC_MODE_STRICT)
-					occ_report_stream_missing(rel, table->attnum, true);
-				return;
-		}
-		if_match_for(state, fcinfo->flinfo->fn_mcxt);
-		form = state->if_match_form;
-		nvalues = state->if_match_nvalues;
-		values = palloc(sizeof(int64) * Max(nvalues, 1));
-		for (i = 0; i < nvalues; i++)
-			values[i] = state->if_match_values[i].counter;
-	}
-
-	if (form == OCC_IF_MATCH_UNSET)
-	{
-		if (mode == OCC_MODE_STRICT)
-			occ_report_stream_missing(rel, table->attnum, false);
-		return;
-	}
-	if (state->streams != NIL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot append to more than one stream of relation \"%s\" with one expected version",
-						RelationGetRelationName(rel)),
-				 errdetail("%s states the version of one stream.",
-						   source == OCC_STATED_BY_SETTING ? "occ.if_match" :
-						   "Argument \"expected\""),
-				 errhint("Append to each stream in a statement of its own, or give the events their versions.")));
-	if (form == OCC_IF_MATCH_ANY)
-	{
-		if (current == 0)
-			occ_report_stream_stale(rel, table->attnum, stream->stream_attnum,
-									occ_stream_text(stream, value), current,
-									raw, source);
-		return;
-	}
-	for (i = 0; i < nvalues; i++)
-		if (values[i] == current)
+		case OCC_IF_MATCH_UNSET:
+			if (mode == OCC_MODE_STRICT)
+				occ_report_stream_missing(rel, table->attnum,
+										  row_writer() != ROW_WRITER_CLIENT &&
+										  source == OCC_STATED_BY_SETTING);
 			return;
+		case OCC_IF_MATCH_ANY:
+			if (current == 0)
+				break;
+			return;
+		case OCC_IF_MATCH_VALUES:
+			for (i = 0; i < nvalues; i++)
+				if (values[i] == current)
+					return;
+			break;
+	}
 	occ_report_stream_stale(rel, table->attnum, stream->stream_attnum,
 							occ_stream_text(stream, value), current, raw,
 							source);
@@ -904,10 +867,14 @@ check_stream_version(OccStatementState *state, FunctionCallInfo fcinfo,
 
 /*
  * An event INSERTed into a stream table: give it the next version of its
- * stream, after checking, for the first event of each stream in the
- * statement, the version the writer expects.  An event given its version
- * states the one before it, and the events after it must follow on.  In
- * mode none nothing is checked, and a given version is kept.
+ * stream, after checking, at the statement's first event of each stream,
+ * the version the writer expects.  Every event locks its stream (held to
+ * the end of the transaction) and reads its version again: an event
+ * before it in the statement may have been skipped (ON CONFLICT DO
+ * NOTHING, another BEFORE trigger), and counting on from it would leave a
+ * gap.  An event given its version must follow the stream's last.  In
+ * mode none nothing is checked, and a given version is kept without a
+ * lock.
  */
 static pg_noinline Datum
 append_event(OccStatementState *state, FunctionCallInfo fcinfo,
@@ -923,11 +890,16 @@ append_event(OccStatementState *state, FunctionCallInfo fcinfo,
 	bool		isnull;
 	bool		given_isnull;
 	int64		given = -1;
-	StreamPosition *position;
+	uint32		hash;
+	bool		first;
+	int			others = 0;
+	int64		current;
 	OccVersion	version;
 	Datum		version_datum;
 	bool		version_isnull = false;
 	int			replaced = table->attnum;
+	bool		wrappers_row = occ_wrapper_statement != NULL &&
+		row_of_wrapper(occ_wrapper_statement, rel);
 
 	value = heap_getattr(row, stream->stream_attnum, desc, &isnull);
 	if (isnull)
@@ -941,50 +913,41 @@ append_event(OccStatementState *state, FunctionCallInfo fcinfo,
 	if (!given_isnull)
 		given = occ_counter_from_datum(given_datum, table->column.typid);
 
-	position = stream_position(state, stream, value);
-	if (position == NULL)
+	/* mode none keeps a given version: a load, an archive put back */
+	if (mode == OCC_MODE_NONE && given >= 0)
 	{
-		int64		current = occ_stream_lock_and_read(stream, rel, table->attnum,
-													   table->column.typid, value);
-		MemoryContext oldcxt;
-
-		if (mode != OCC_MODE_NONE)
-			check_stream_version(state, fcinfo, mode, rel, value, current, given);
-
-		oldcxt = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-		position = palloc(sizeof(StreamPosition));
-		position->stream = datumCopy(value, stream->stream_typbyval,
-									 stream->stream_typlen);
-		position->next = current + 1;
-		state->streams = lappend(state->streams, position);
-		MemoryContextSwitchTo(oldcxt);
+		if (wrappers_row)
+			occ_wrapper_statement->appended_version = given;
+		return PointerGetDatum(row);
 	}
-	else
+
+	hash = occ_stream_hash(stream, value);
+	first = occ_stream_first_in_statement(stream, value, hash, &others);
+	current = occ_stream_lock_and_read(stream, rel, table->attnum,
+									   table->column.typid, value, hash, first);
+	if (mode != OCC_MODE_NONE)
 	{
-		/* locked already: count on from the newest event actually there */
-		position->next = occ_stream_read(stream, rel, table->attnum,
-										 table->column.typid, value) + 1;
-		if (given >= 0 && mode != OCC_MODE_NONE && given != position->next)
+		if (first)
+			check_stream_version(state, fcinfo, mode, rel, value, current, given,
+								 others);
+		else if (given >= 0 && given != current + 1)
 			occ_report_stream_stale(rel, table->attnum, stream->stream_attnum,
-									occ_stream_text(stream, value), position->next - 1,
+									occ_stream_text(stream, value), current,
 									psprintf(INT64_FORMAT, given),
 									OCC_STATED_IN_INSERT);
 	}
 
 	if (given >= 0)
 	{
-		/* in mode none the given version is kept, and the others follow it */
-		position->next = given + 1;
-		if (occ_wrapper_statement != NULL && row_of_wrapper(occ_wrapper_statement, rel))
+		if (wrappers_row)
 			occ_wrapper_statement->appended_version = given;
 		return PointerGetDatum(row);
 	}
 
 	/* the version after the stream's last; never past the column's type */
-	version.counter = position->next - 1;
+	version.counter = current;
 	version = occ_integer_next(version, &table->column);
-	position->next = version.counter + 1;
-	if (occ_wrapper_statement != NULL && row_of_wrapper(occ_wrapper_statement, rel))
+	if (wrappers_row)
 		occ_wrapper_statement->appended_version = version.counter;
 	version_datum = occ_counter_to_datum(version.counter, table->column.typid);
 	return PointerGetDatum(heap_modify_tuple_by_cols(row, desc, 1, &replaced,
