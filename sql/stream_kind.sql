@@ -959,6 +959,71 @@ SELECT occ.append('sk_ddl2', 'g', '0', '[{"type": "Again"}]');
 SELECT * FROM sk_streams('sk_ddl2', 'aggregate_id', 'seq');
 
 -- ===================================================================
+-- one expected version per statement, whatever fires the trigger
+-- ===================================================================
+-- The rows of one statement are known as one statement across partitions
+-- and parts of a WITH query, each of which fires occ's trigger through a
+-- call of its own.
+\set VERBOSITY sqlstate
+-- two streams in two partitions, with occ.if_match set: refused
+SELECT count(DISTINCT tableoid) AS partitions FROM sk_parts WHERE stream_id IN ('p-1', 'p-4');
+BEGIN;
+SET LOCAL occ.if_match = '*';
+INSERT INTO sk_parts (stream_id, type) VALUES ('p-1', 'Both'), ('p-4', 'Both'); \echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+-- whatever the order of the rows, and with a version given to the second
+BEGIN;
+SET LOCAL occ.if_match = '*';
+INSERT INTO sk_events (stream_id, type) VALUES ('order-2', 'One');
+INSERT INTO sk_events (stream_id, version, type)
+VALUES ('order-2', NULL, 'Two'), ('brand-new', 1, 'Two'); \echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+-- two parts of a WITH query appending to two streams: refused
+BEGIN;
+SET LOCAL occ.if_match = '*';
+WITH first AS (
+  INSERT INTO sk_events (stream_id, type) VALUES ('with-1', 'Part')
+)
+INSERT INTO sk_events (stream_id, type) VALUES ('order-2', 'Part'); \echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+\set VERBOSITY default
+-- two parts of a WITH query appending to one stream: its version is
+-- checked once, before the statement's first event of it
+SELECT occ.stream_version('sk_events', 'with-1') AS with_1 \gset
+BEGIN;
+SET LOCAL occ.if_match = :'with_1';
+WITH first AS (
+  INSERT INTO sk_events (stream_id, type) VALUES ('with-1', 'Part') RETURNING version
+)
+INSERT INTO sk_events (stream_id, type) SELECT 'with-1', 'Part after ' || version FROM first
+RETURNING version - :with_1 AS appended, type;
+ROLLBACK;
+-- the same statement appending twice to a stream through occ.append calls
+-- is two statements: each checked against the version it expects
+SELECT occ.append('sk_events', 'twice', '0', '[{"type": "A"}]') AS first_append,
+       occ.append('sk_events', 'twice', '1', '[{"type": "B"}]') AS second_append;
+SELECT occ.append('sk_events', 'twice', '0', '[{"type": "C"}]'),
+       occ.append('sk_events', 'twice', '0', '[{"type": "D"}]'); \echo :LAST_ERROR_SQLSTATE
+-- occ.append names its own argument when it cannot be read
+SELECT occ.append('sk_events', 'twice', 'W/', '[{"type": "Bad"}]');
+-- a partition of a stream table may not be partitioned by anything else
+CREATE TABLE sk_sub (stream_id text, version int, type text, PRIMARY KEY (stream_id, version))
+  PARTITION BY LIST (stream_id);
+CREATE TABLE sk_sub_a PARTITION OF sk_sub FOR VALUES IN ('a') PARTITION BY RANGE (version);
+CREATE TABLE sk_sub_a1 PARTITION OF sk_sub_a FOR VALUES FROM (1) TO (100);
+SELECT occ.enable('sk_sub', kind => 'stream', stream_column => 'stream_id'); \echo :LAST_ERROR_SQLSTATE
+DROP TABLE sk_sub_a;
+SELECT occ.enable('sk_sub', kind => 'stream', stream_column => 'stream_id');
+-- attached later: the first append to it says so
+CREATE TABLE sk_sub_b (stream_id text, version int, type text, PRIMARY KEY (stream_id, version))
+  PARTITION BY RANGE (version);
+CREATE TABLE sk_sub_b1 PARTITION OF sk_sub_b FOR VALUES FROM (1) TO (100);
+ALTER TABLE sk_sub ATTACH PARTITION sk_sub_b FOR VALUES IN ('b');
+INSERT INTO sk_sub (stream_id, version, type) VALUES ('b', 1, 'X'); \echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS events FROM sk_sub;
+DROP TABLE sk_sub;
+
+-- ===================================================================
 -- every stream of every table used is numbered 1..n
 -- ===================================================================
 -- the check itself finds a gap, a duplicate, a stream not starting at 1

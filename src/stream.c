@@ -254,9 +254,12 @@ lock_stream(const OccStreamTable *stream, uint32 hash)
  * statement checks the version expected of a stream at its first event,
  * and occ.if_match may state the version of one stream only.  Every
  * partition, and every part of a WITH query, fires occ's trigger through a
- * call of its own, so the statement is known by its transaction and
- * command id instead (all rows of one statement have one, and the next
- * statement another).
+ * call of its own, so the statement is known by its transaction and the
+ * command id of its snapshot instead: all rows of one statement are
+ * written under one snapshot, and the next statement takes another, with
+ * a later command id.  (The transaction's current command id would not
+ * do: reading occ.if_match before PostgreSQL 16 runs a subtransaction,
+ * which moves it on in the middle of the statement.)
  */
 typedef struct StatementStreamsKey
 {
@@ -289,7 +292,7 @@ occ_stream_first_in_statement(const OccStreamTable *stream, Datum value,
 #else
 	LocalTransactionId lxid = MyProc->lxid;
 #endif
-	CommandId	cid = GetCurrentCommandId(false);
+	CommandId	cid = GetActiveSnapshot()->curcid;
 	StatementStreamsKey key;
 	StatementStreams *entry;
 	HASH_SEQ_STATUS status;
