@@ -98,7 +98,7 @@ SELECT table_name, schema_name, version_column, kind, mode, effective_mode,
 FROM occ.protected_tables();
 
 COMMENT ON VIEW occ.tables IS
-'tables protected by occ, with their version column (or excluded columns, for kind hash), kind and mode';
+'tables protected by occ, with their version column (or excluded columns, for kind hash; and stream column, for kind stream), kind and mode';
 
 -- ---------------------------------------------------------------------
 -- The DDL guard
