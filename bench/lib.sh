@@ -157,6 +157,9 @@ spread() {
 # that keep the disk and the background workers out of the numbers.
 
 SERVER_SETTINGS="shared_buffers=512MB, fsync=off, synchronous_commit=off, autovacuum=off (tables are vacuumed between runs), max_wal_size=16GB, checkpoint_timeout=1h, jit=off; unix socket only"
+# A part that needs more connections than the default 100 sets this
+# before start_server (and says so in its results).
+SERVER_MAX_CONNECTIONS=${SERVER_MAX_CONNECTIONS:-100}
 
 start_server() {
 	CLUSTER_TCP=no
@@ -168,7 +171,8 @@ synchronous_commit = off
 autovacuum = off
 max_wal_size = 16GB
 checkpoint_timeout = 1h
-jit = off"
+jit = off
+max_connections = $SERVER_MAX_CONNECTIONS"
 	start_cluster >&2
 	psql_db postgres -c "CREATE DATABASE bench"
 	psql_q -c "CREATE EXTENSION occ"

@@ -16,6 +16,10 @@
 #   contention  N clients read-modify-write K hot rows, retrying on 40V01
 #   hash        the hash kind by row width, and occ.etag(row) against
 #               md5(row::text), in instructions per row
+#   stream      the stream kind: executor instructions per appended event
+#               against a plain INSERT, in batches of 1 and 100; pgbench
+#               appends on 100 streams, on 1 hot stream, and from 1 and 50
+#               writers in batches of 100
 #
 # By default occ is built from this tree (in a private copy) and installed
 # into the PostgreSQL measured (PG_CONFIG); BENCH_OCC=installed measures the
@@ -27,12 +31,12 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-PARTS=${*:-callgrind statements pgbench enable contention hash}
+PARTS=${*:-callgrind statements pgbench enable contention hash stream}
 for p in $PARTS; do
 	case $p in
-	callgrind | statements | pgbench | enable | contention | hash) ;;
+	callgrind | statements | pgbench | enable | contention | hash | stream) ;;
 	*)
-		echo "usage: sh bench/run.sh [callgrind] [statements] [pgbench] [enable] [contention] [hash]" >&2
+		echo "usage: sh bench/run.sh [callgrind] [statements] [pgbench] [enable] [contention] [hash] [stream]" >&2
 		exit 2
 		;;
 	esac

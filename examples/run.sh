@@ -3,9 +3,10 @@
 #
 # Each example (python, java, node; the ORMs sequelize, typeorm,
 # activerecord, hibernate, sqlalchemy, django; pipeline, on a table of kind
-# hash) is a real client program that plays a lost update against occ and
-# exits non-zero if anything does not happen as it says.  This script
-# installs what they need if it is missing (Debian's python3-psycopg, a JDK
+# hash; eventstore, on a table of kind stream) is a real client program
+# that plays a lost update (eventstore: two conflicting appends) against
+# occ and exits non-zero if anything does not happen as it says.  This
+# script installs what they need if it is missing (Debian's python3-psycopg, a JDK
 # and the PostgreSQL JDBC driver, ruby-activerecord and ruby-pg,
 # libhibernate3-java and libjavassist-java, python3-sqlalchemy,
 # python3-django and python3-psycopg2; node-postgres, Sequelize and TypeORM
@@ -54,7 +55,7 @@ as_root() {
 APT_MISSING=""
 need() {
     case $1 in
-    python | pipeline)
+    python | pipeline | eventstore)
         "$PYTHON" -c 'import psycopg' 2>/dev/null || APT_MISSING="$APT_MISSING python3-psycopg" ;;
     java)
         command -v javac >/dev/null 2>&1 || APT_MISSING="$APT_MISSING default-jdk-headless"
@@ -107,6 +108,8 @@ run_example() {
         timeout "$TIMEOUT" "$PYTHON" "$HERE/python/lost_update.py" ;;
     pipeline)
         timeout "$TIMEOUT" "$PYTHON" "$HERE/pipeline/vendor_sync.py" ;;
+    eventstore)
+        timeout "$TIMEOUT" "$PYTHON" "$HERE/eventstore/kanban.py" ;;
     java)
         # A short-lived JVM starts faster with the quick JIT and serial GC.
         mkdir -p "$WORK/classes" &&
@@ -134,14 +137,14 @@ run_example() {
         timeout "$TIMEOUT" "$PYTHON" "$HERE/django/versioned.py" ;;
     *)
         echo "no such example: $1 (python, java, node, sequelize, typeorm, activerecord, hibernate,"
-        echo "sqlalchemy, django, pipeline)"
+        echo "sqlalchemy, django, pipeline, eventstore)"
         return 1 ;;
     esac
 }
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-[ $# -gt 0 ] || set -- python java node sequelize typeorm activerecord hibernate sqlalchemy django pipeline
+[ $# -gt 0 ] || set -- python java node sequelize typeorm activerecord hibernate sqlalchemy django pipeline eventstore
 for name; do need "$name"; done
 install_missing "$@"
 
