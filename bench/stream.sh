@@ -180,7 +180,7 @@ cg_label() {
 # $WORK/cg/stream.VARIANT.BATCH.total, the inclusive instructions of occ's
 # trigger function in .trigger, and checks that every stream holds its
 # events numbered without a gap, and that occ's trigger fired for every
-# event and locked and read each stream once per statement
+# event, and locked and read the event's stream once per event
 measure_stream() {
 	v=$1
 	b=$2
@@ -213,7 +213,7 @@ measure_stream() {
 	locked=$(calls_of occ_stream_lock_and_read "$d.callgrind")
 	case $v in
 	plain) want_fired=0 want_locked=0 ;;
-	*) want_fired=$EVENTS want_locked=$statements ;;
+	*) want_fired=$EVENTS want_locked=$EVENTS ;;
 	esac
 	[ "$fired" -eq "$want_fired" ] && [ "$locked" -eq "$want_locked" ] ||
 		die "stream $v, batch $b: occ.check_version called $fired times (expected $want_fired), occ_stream_lock_and_read $locked times (expected $want_locked)"
@@ -271,7 +271,7 @@ stream_callgrind() {
 		"that loads occ and its caches. Then $EVENTS events, \`{\"n\": k}\` of type \`Happened\`, appended round-robin to the" \
 		"$STREAMS streams in statements of 1 or 100 events (multi-row \`VALUES\`), each statement its own transaction." \
 		"Afterwards every stream holds versions 1 to $((PRELOAD + EVENTS / STREAMS)) and nothing else, occ's trigger was" \
-		"called once per event and locked and read a stream once per statement (callgrind's call counts)." \
+		"called once per event, and locked and read its stream once per event (callgrind's call counts)." \
 		"The statement of \`occ_given\` is the very text of \`plain\`'s; \`occ_if_match\`'s is a \`SET\` (a utility statement," \
 		"not counted) and the INSERT without the version column." "" \
 		"| variant | events per statement | per event | over plain | occ / plain | occ's trigger, inclusive, per event |" \
