@@ -736,6 +736,35 @@ INSERT INTO sk_events (stream_id, version, type) VALUES ('with-1', 7, 'Twice');
 SELECT * FROM sk_streams('sk_events') WHERE stream = 'with-1';
 SELECT type, count(*) FROM sk_events WHERE stream_id = 'with-1' GROUP BY type ORDER BY type;
 
+-- ==== rows that call a function appending to the same stream ====
+-- The events of a stream that one statement appends one after the other
+-- count on from the one before, without reading the stream again, unless
+-- something in between may have appended: here each row's function runs a
+-- statement of its own between two of the statement's events (one of them
+-- rolled back by its exception block).  Every event still follows the
+-- stream's last.
+CREATE FUNCTION sk_nested(stream text, n int, fail bool DEFAULT false)
+RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1..n LOOP
+        INSERT INTO sk_events (stream_id, type) VALUES (stream, 'Nested');
+    END LOOP;
+    IF fail THEN
+        RAISE EXCEPTION 'nested events rolled back';
+    END IF;
+    RETURN 'After nested';
+EXCEPTION WHEN raise_exception THEN
+    RETURN 'After rolled back';
+END
+$$;
+INSERT INTO sk_events (stream_id, type)
+VALUES ('nest-1', 'Outer'), ('nest-1', sk_nested('nest-1', 2)), ('nest-1', 'Outer'),
+       ('nest-1', sk_nested('nest-1', 1, true)), ('nest-1', 'Outer')
+RETURNING version, type;
+SELECT version, type FROM sk_events WHERE stream_id = 'nest-1' ORDER BY version;
+SELECT * FROM sk_streams('sk_events') WHERE stream = 'nest-1';
+DROP FUNCTION sk_nested(text, int, bool);
+
 -- ==== a trigger on another table appending events ====
 -- Its statement is not the client's: occ.if_match does not apply to it,
 -- and on a strict table it must give the versions (or call occ.append).

@@ -34,7 +34,9 @@
  * occ.enable requires, the last entry of the stream's range, for every
  * event: the event before it in the same statement may not have been
  * inserted (INSERT ... ON CONFLICT DO NOTHING skips a row after its
- * BEFORE triggers ran), and counting on from it would leave a gap.
+ * BEFORE triggers ran), and counting on from it would leave a gap.  The
+ * read starts from the version this backend last read of the stream, so
+ * that it costs a few index entries, not the whole stream.
  *
  *-------------------------------------------------------------------------
  */
@@ -50,6 +52,7 @@
 #include "catalog/partition.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_partitioned_table.h"
+#include "common/hashfn.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -59,8 +62,8 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/hsearch.h"
-#include "utils/memutils.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -197,19 +200,33 @@ occ_stream_table(Relation rel, Oid origin_relid, const char *stream_column,
 						 quote_identifier(get_attname(RelationGetRelid(rel),
 													  version_attnum, false)))));
 
-	/* the equality the index itself uses, with its collation */
+	/*
+	 * The operators the index itself uses: equality of the stream, under
+	 * the index's collation, and "at least" of the version, which bounds the
+	 * read of a stream's last entry (version_seen).
+	 */
 	index = index_open(stream->index_oid, AccessShareLock);
 	opno = get_opfamily_member(index->rd_opfamily[0], index->rd_opcintype[0],
 							   index->rd_opcintype[0], BTEqualStrategyNumber);
 	if (!OidIsValid(opno))
 		elog(ERROR, "missing equality operator for the stream column of index %u",
 			 stream->index_oid);
-	stream->equal_proc = get_opcode(opno);
+	fmgr_info_cxt(get_opcode(opno), &stream->equal, cxt);
 	stream->stream_collation = index->rd_indcollation[0];
+	stream->version_typid = index->rd_opcintype[1];
+	opno = get_opfamily_member(index->rd_opfamily[1], index->rd_opcintype[1],
+							   index->rd_opcintype[1],
+							   BTGreaterEqualStrategyNumber);
+	if (!OidIsValid(opno))
+		elog(ERROR, "missing greater-or-equal operator for the version column of index %u",
+			 stream->index_oid);
+	fmgr_info_cxt(get_opcode(opno), &stream->version_at_least, cxt);
 	index_close(index, AccessShareLock);
 
 	typentry = lookup_type_cache(stream->stream_typid, TYPECACHE_HASH_PROC);
-	stream->hash_proc = typentry->hash_proc;
+	stream->hashable = OidIsValid(typentry->hash_proc);
+	if (stream->hashable)
+		fmgr_info_cxt(typentry->hash_proc, &stream->hash, cxt);
 	return stream;
 }
 
@@ -222,10 +239,10 @@ occ_stream_table(Relation rel, Oid origin_relid, const char *stream_column,
 uint32
 occ_stream_hash(const OccStreamTable *stream, Datum value)
 {
-	if (!OidIsValid(stream->hash_proc))
+	if (!stream->hashable)
 		return 0;
-	return DatumGetUInt32(OidFunctionCall1Coll(stream->hash_proc,
-											   stream->stream_collation, value));
+	return DatumGetUInt32(FunctionCall1Coll(unconstify(FmgrInfo *, &stream->hash),
+											stream->stream_collation, value));
 }
 
 /*
@@ -270,22 +287,30 @@ typedef struct StatementStreamsKey
 typedef struct StatementStreams
 {
 	StatementStreamsKey key;
-	List	   *streams;		/* Datum copies, of the streams with this hash */
+	List	   *streams;		/* of OccStatementStream, with this hash */
 } StatementStreams;
+
+/* How many streams of one table the running statement appends to */
+typedef struct StatementTable
+{
+	Oid			lock_relid;
+	int			streams;
+} StatementTable;
 
 static MemoryContext statement_streams_context = NULL;
 static HTAB *statement_streams = NULL;
+static List *statement_tables = NIL;	/* of StatementTable; rarely long */
 static LocalTransactionId statement_lxid = InvalidLocalTransactionId;
 static CommandId statement_cid = InvalidCommandId;
 
 /*
- * Record that the running statement appends to the stream.  Returns true
- * if it had not yet, and then sets *others to the number of other streams
- * of the same table it appends to.
+ * The running statement's entry for the stream.  *first is set if the
+ * statement had not appended to it yet, and then *others to the number of
+ * other streams of the same table it appends to.
  */
-bool
-occ_stream_first_in_statement(const OccStreamTable *stream, Datum value,
-							  uint32 hash, int *others)
+OccStatementStream *
+occ_stream_in_statement(const OccStreamTable *stream, Datum value,
+						uint32 hash, bool *first, int *others)
 {
 #if PG_VERSION_NUM >= 170000
 	LocalTransactionId lxid = MyProc->vxid.lxid;
@@ -295,8 +320,8 @@ occ_stream_first_in_statement(const OccStreamTable *stream, Datum value,
 	CommandId	cid = GetActiveSnapshot()->curcid;
 	StatementStreamsKey key;
 	StatementStreams *entry;
-	HASH_SEQ_STATUS status;
-	StatementStreams *other;
+	StatementTable *table = NULL;
+	OccStatementStream *found_stream;
 	MemoryContext oldcxt;
 	bool		found;
 	ListCell   *lc;
@@ -315,6 +340,7 @@ occ_stream_first_in_statement(const OccStreamTable *stream, Datum value,
 		ctl.hcxt = statement_streams_context;
 		statement_streams = hash_create("occ statement streams", 16, &ctl,
 										HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		statement_tables = NIL;
 		statement_lxid = lxid;
 		statement_cid = cid;
 	}
@@ -326,55 +352,172 @@ occ_stream_first_in_statement(const OccStreamTable *stream, Datum value,
 	if (!found)
 		entry->streams = NIL;
 	foreach(lc, entry->streams)
-		if (DatumGetBool(OidFunctionCall2Coll(stream->equal_proc,
-											  stream->stream_collation,
-											  (Datum) lfirst(lc), value)))
-			return false;
-
-	/* the table's other streams: statements rarely append to many */
-	*others = 0;
-	hash_seq_init(&status, statement_streams);
-	while ((other = hash_seq_search(&status)) != NULL)
-		if (other->key.lock_relid == stream->lock_relid)
-			*others += list_length(other->streams);
+	{
+		found_stream = lfirst(lc);
+		if (DatumGetBool(FunctionCall2Coll(unconstify(FmgrInfo *, &stream->equal),
+										   stream->stream_collation,
+										   found_stream->value, value)))
+		{
+			*first = false;
+			return found_stream;
+		}
+	}
 
 	oldcxt = MemoryContextSwitchTo(statement_streams_context);
-	entry->streams = lappend(entry->streams,
-							 (void *) datumCopy(value, stream->stream_typbyval,
-												stream->stream_typlen));
+	foreach(lc, statement_tables)
+		if (((StatementTable *) lfirst(lc))->lock_relid == stream->lock_relid)
+			table = lfirst(lc);
+	if (table == NULL)
+	{
+		table = palloc0(sizeof(StatementTable));
+		table->lock_relid = stream->lock_relid;
+		statement_tables = lappend(statement_tables, table);
+	}
+	*others = table->streams++;
+	found_stream = palloc0(sizeof(OccStatementStream));
+	found_stream->value = datumCopy(value, stream->stream_typbyval,
+									stream->stream_typlen);
+	entry->streams = lappend(entry->streams, found_stream);
 	MemoryContextSwitchTo(oldcxt);
-	return true;
+	*first = true;
+	return found_stream;
 }
 
-/* The stream's highest version that the snapshot sees; 0 if none. */
-static int64
-version_seen(const OccStreamTable *stream, Relation rel,
-			 AttrNumber version_attnum, Oid version_typid, Datum value,
-			 Snapshot snapshot)
-{
-	Relation	index = index_open(stream->index_oid, AccessShareLock);
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	ScanKeyData key;
-	IndexScanDesc scan;
-	int64		version = 0;
+/*
+ * Counting on without reading.  The events of one stream that a statement
+ * appends one after the other, through one trigger call, each follow the
+ * one before: a stream's version is read for every event only because the
+ * one before may not have been inserted, or not as numbered, or another
+ * statement run in between (by a function the row calls) may have
+ * appended to the stream.  The trigger knows when the statement inserts
+ * every row as the trigger returns it (occ_rows_inserted_as_returned);
+ * and every event of a stream table goes through occ's trigger, which
+ * counts here the times the backend's events move from one trigger call
+ * to another.  An event whose stream's last event was numbered through the
+ * same call, with no switch since, follows that event.
+ */
+static FmgrInfo *last_event_by = NULL;
+static uint64 event_switches = 0;
 
-	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
-						   stream->stream_collation, stream->equal_proc, value);
+/* Note that the trigger, called through flinfo, sees an event. */
+void
+occ_stream_event_by(FmgrInfo *flinfo)
+{
+	if (flinfo != last_event_by)
+	{
+		last_event_by = flinfo;
+		event_switches++;
+	}
+}
+
+/*
+ * Did the call through flinfo number the stream's last event, with no
+ * other call seeing an event since?
+ */
+bool
+occ_stream_numbered_last(const OccStatementStream *entry, FmgrInfo *flinfo)
+{
+	return entry->numbered_by == flinfo &&
+		entry->numbered_at_switch == event_switches;
+}
+
+/* ----------------------------------------------------------------
+ * A stream's version
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * The last version this backend read of recently appended streams, by
+ * index and stream hash, in a small direct-mapped table: a hint that
+ * bounds the read of a stream's last index entry to the entries from it
+ * on.  Unbounded, that read costs as much as the stream is long: a btree
+ * scan reads every entry of the leaf page that matches its keys before it
+ * returns the first, and with only the stream given that is every event
+ * of the stream on the page.  A wrong hint costs time, never a wrong
+ * answer: one too low reads a few entries more, one too high (its events
+ * rolled back or deleted, or another stream's in the same slot) finds
+ * nothing, and the read is done again without it.
+ */
+#define VERSION_HINTS 256
+
+typedef struct VersionHint
+{
+	Oid			index_oid;
+	uint32		hash;
+	int64		version;
+} VersionHint;
+
+static VersionHint version_hints[VERSION_HINTS];
+
+static VersionHint *
+version_hint(const OccStreamTable *stream, uint32 hash)
+{
+	return &version_hints[hash_combine(hash, stream->index_oid) % VERSION_HINTS];
+}
+
+/*
+ * The stream's highest version that the snapshot sees and that is at least
+ * at_least (when positive): false if there is none.
+ */
+static bool
+read_last_version(const OccStreamTable *stream, Relation rel, Relation index,
+				  TupleTableSlot *slot, AttrNumber version_attnum,
+				  Oid version_typid, Datum value, Snapshot snapshot,
+				  int64 at_least, int64 *version)
+{
+	ScanKeyData keys[2];
+	int			nkeys = 1;
+	IndexScanDesc scan;
+	bool		found;
+
+	ScanKeyEntryInitializeWithInfo(&keys[0], 0, 1, BTEqualStrategyNumber,
+								   InvalidOid, stream->stream_collation,
+								   unconstify(FmgrInfo *, &stream->equal),
+								   value);
+	if (at_least > 0)
+		ScanKeyEntryInitializeWithInfo(&keys[nkeys++], 0, 2,
+									   BTGreaterEqualStrategyNumber,
+									   InvalidOid, InvalidOid,
+									   unconstify(FmgrInfo *, &stream->version_at_least),
+									   occ_counter_to_datum(at_least,
+															stream->version_typid));
 #if PG_VERSION_NUM >= 180000
-	scan = index_beginscan(rel, index, snapshot, NULL, 1, 0);
+	scan = index_beginscan(rel, index, snapshot, NULL, nkeys, 0);
 #else
-	scan = index_beginscan(rel, index, snapshot, 1, 0);
+	scan = index_beginscan(rel, index, snapshot, nkeys, 0);
 #endif
-	index_rescan(scan, &key, 1, NULL, 0);
-	if (index_getnext_slot(scan, BackwardScanDirection, slot))
+	index_rescan(scan, keys, nkeys, NULL, 0);
+	found = index_getnext_slot(scan, BackwardScanDirection, slot);
+	if (found)
 	{
 		bool		isnull;
 		Datum		datum = slot_getattr(slot, version_attnum, &isnull);
 
-		if (!isnull)
-			version = occ_counter_from_datum(datum, version_typid);
+		*version = isnull ? 0 : occ_counter_from_datum(datum, version_typid);
 	}
 	index_endscan(scan);
+	ExecClearTuple(slot);
+	return found;
+}
+
+/*
+ * The stream's highest version that the snapshot sees; 0 if none.  Read
+ * from the entries from at_least on first, if it is positive.
+ */
+static int64
+version_seen(const OccStreamTable *stream, Relation rel,
+			 AttrNumber version_attnum, Oid version_typid, Datum value,
+			 Snapshot snapshot, int64 at_least)
+{
+	Relation	index = index_open(stream->index_oid, AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	int64		version = 0;
+
+	if (at_least <= 0 ||
+		!read_last_version(stream, rel, index, slot, version_attnum,
+						   version_typid, value, snapshot, at_least, &version))
+		(void) read_last_version(stream, rel, index, slot, version_attnum,
+								 version_typid, value, snapshot, 0, &version);
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(index, AccessShareLock);
 	return version;
@@ -393,20 +536,29 @@ occ_stream_lock_and_read(const OccStreamTable *stream, Relation rel,
 						 AttrNumber version_attnum, Oid version_typid,
 						 Datum value, uint32 hash, bool first)
 {
+	VersionHint *hint = version_hint(stream, hash);
+	int64		at_least = 0;
 	int64		version;
+
+	if (hint->index_oid == stream->index_oid && hint->hash == hash)
+		at_least = hint->version;
 
 	lock_stream(stream, hash);
 	version = version_seen(stream, rel, version_attnum, version_typid, value,
-						   SnapshotSelf);
+						   SnapshotSelf, at_least);
+	hint->index_oid = stream->index_oid;
+	hint->hash = hash;
+	hint->version = version;
 
 	if (first && IsolationUsesXactSnapshot())
 	{
 		Snapshot	latest = RegisterSnapshot(GetLatestSnapshot());
 		int64		committed = version_seen(stream, rel, version_attnum,
-											 version_typid, value, latest);
+											 version_typid, value, latest,
+											 version);
 		int64		seen = version_seen(stream, rel, version_attnum,
 										version_typid, value,
-										GetActiveSnapshot());
+										GetActiveSnapshot(), version);
 
 		UnregisterSnapshot(latest);
 		if (committed != seen)
@@ -419,6 +571,24 @@ occ_stream_lock_and_read(const OccStreamTable *stream, Relation rel,
 					 errhint("The transaction might succeed if retried.")));
 	}
 	return version;
+}
+
+/*
+ * The call through flinfo gave the stream's next event this version: it
+ * is the stream's last, and the next read starts from it.
+ */
+void
+occ_stream_numbered(const OccStreamTable *stream, uint32 hash,
+					OccStatementStream *entry, FmgrInfo *flinfo, int64 version)
+{
+	VersionHint *hint = version_hint(stream, hash);
+
+	entry->numbered_by = flinfo;
+	entry->numbered_at_switch = event_switches;
+	entry->numbered_version = version;
+	hint->index_oid = stream->index_oid;
+	hint->hash = hash;
+	hint->version = version;
 }
 
 /* A stream, as its type's output function prints it, for messages. */

@@ -123,6 +123,10 @@ typedef struct OccStatementState
 	bool		where_clause_read;
 	OccWhereClause where_clause;
 
+	/* stream kind: is every event inserted as returned?  see append_event() */
+	bool		inserted_as_returned_read;
+	bool		inserted_as_returned;
+
 } OccStatementState;
 
 
@@ -891,7 +895,9 @@ append_event(OccStatementState *state, FunctionCallInfo fcinfo,
 	bool		given_isnull;
 	int64		given = -1;
 	uint32		hash;
+	OccStatementStream *in_statement;
 	bool		first;
+	bool		counted_on = false;
 	int			others = 0;
 	int64		current;
 	OccVersion	version;
@@ -901,6 +907,7 @@ append_event(OccStatementState *state, FunctionCallInfo fcinfo,
 	bool		wrappers_row = occ_wrapper_statement != NULL &&
 		row_of_wrapper(occ_wrapper_statement, rel);
 
+	occ_stream_event_by(fcinfo->flinfo);
 	value = heap_getattr(row, stream->stream_attnum, desc, &isnull);
 	if (isnull)
 		ereport(ERROR,
@@ -922,9 +929,28 @@ append_event(OccStatementState *state, FunctionCallInfo fcinfo,
 	}
 
 	hash = occ_stream_hash(stream, value);
-	first = occ_stream_first_in_statement(stream, value, hash, &others);
-	current = occ_stream_lock_and_read(stream, rel, table->attnum,
-									   table->column.typid, value, hash, first);
+	in_statement = occ_stream_in_statement(stream, value, hash, &first, &others);
+
+	/*
+	 * The event after one this call numbered, with nothing in between that
+	 * could have skipped, changed or added an event, follows it: the stream
+	 * is locked already, and nothing need be read (stream.c).
+	 */
+	if (!first && occ_stream_numbered_last(in_statement, fcinfo->flinfo))
+	{
+		if (!state->inserted_as_returned_read)
+		{
+			state->inserted_as_returned = occ_rows_inserted_as_returned(fcinfo);
+			state->inserted_as_returned_read = true;
+		}
+		counted_on = state->inserted_as_returned;
+	}
+	if (counted_on)
+		current = in_statement->numbered_version;
+	else
+		current = occ_stream_lock_and_read(stream, rel, table->attnum,
+										   table->column.typid, value, hash,
+										   first);
 	if (mode != OCC_MODE_NONE)
 	{
 		if (first)
@@ -939,6 +965,7 @@ append_event(OccStatementState *state, FunctionCallInfo fcinfo,
 
 	if (given >= 0)
 	{
+		occ_stream_numbered(stream, hash, in_statement, fcinfo->flinfo, given);
 		if (wrappers_row)
 			occ_wrapper_statement->appended_version = given;
 		return PointerGetDatum(row);
@@ -947,6 +974,8 @@ append_event(OccStatementState *state, FunctionCallInfo fcinfo,
 	/* the version after the stream's last; never past the column's type */
 	version.counter = current;
 	version = occ_integer_next(version, &table->column);
+	occ_stream_numbered(stream, hash, in_statement, fcinfo->flinfo,
+						version.counter);
 	if (wrappers_row)
 		occ_wrapper_statement->appended_version = version.counter;
 	version_datum = occ_counter_to_datum(version.counter, table->column.typid);
@@ -997,6 +1026,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 	{
 		if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 			return append_event(state, fcinfo, trigdata, mode);
+		occ_stream_event_by(fcinfo->flinfo);
 		if (mode != OCC_MODE_NONE)
 			occ_refuse_event_change(rel, TRIGGER_FIRED_BY_DELETE(trigdata->tg_event));
 		/* mode none: events may be changed and removed, and nothing counts */

@@ -68,6 +68,7 @@
 #include "postgres.h"
 
 #include "access/stratnum.h"
+#include "catalog/pg_trigger.h"
 #include "executor/executor.h"
 #include "lib/ilist.h"
 #include "nodes/nodeFuncs.h"
@@ -581,6 +582,71 @@ portal_states(Portal portal, Relation rel, AttrNumber attnum)
 }
 
 /*
+ * The running statement, seen starting, one of whose result relations
+ * (*rri) calls its trigger through flinfo; NULL if none.  *routed as for
+ * result_relation_of.
+ */
+static RunningStatement *
+running_statement_of(FmgrInfo *flinfo, ResultRelInfo **rri, bool *routed)
+{
+	dlist_iter	iter;
+
+	dlist_foreach(iter, &running_statements)
+	{
+		RunningStatement *statement = dlist_container(RunningStatement, node, iter.cur);
+
+		*rri = result_relation_of(statement->estate, flinfo, routed);
+		if (*rri != NULL)
+			return statement;
+	}
+	return NULL;
+}
+
+/* Is the plan node an INSERT ... ON CONFLICT? */
+static bool
+is_on_conflict(Plan *plan, void *context)
+{
+	return IsA(plan, ModifyTable) &&
+		((ModifyTable *) plan)->onConflictAction != ONCONFLICT_NONE;
+}
+
+/*
+ * Does the statement that called the BEFORE INSERT row trigger through
+ * fcinfo insert every row the trigger returns, as it returns it?  True
+ * only for a statement seen starting, with no INSERT ... ON CONFLICT in it
+ * (a conflict skips a row after its BEFORE triggers ran), whose result
+ * relation is not a foreign table (its wrapper may skip a row) and fires
+ * no BEFORE INSERT row trigger after this one (which may skip the row or
+ * change it).  The stream kind counts on without reading when it is
+ * (stream.c).
+ */
+bool
+occ_rows_inserted_as_returned(FunctionCallInfo fcinfo)
+{
+	FmgrInfo   *flinfo = fcinfo->flinfo;
+	RunningStatement *statement;
+	ResultRelInfo *rri;
+	bool		routed;
+	bool		later = false;
+	int			i;
+
+	statement = running_statement_of(flinfo, &rri, &routed);
+	if (statement == NULL || rri->ri_FdwRoutine != NULL)
+		return false;
+	for (i = 0; i < rri->ri_TrigDesc->numtriggers; i++)
+	{
+		int16		tgtype = rri->ri_TrigDesc->triggers[i].tgtype;
+
+		if (later && TRIGGER_FOR_ROW(tgtype) && TRIGGER_FOR_BEFORE(tgtype) &&
+			TRIGGER_FOR_INSERT(tgtype))
+			return false;
+		if (&rri->ri_TrigFunctions[i] == flinfo)
+			later = true;
+	}
+	return !walk_statement(statement->plannedstmt, is_on_conflict, NULL);
+}
+
+/*
  * Does the statement that called the trigger through fcinfo, writing a row
  * of rel, state the version (column attnum) in its WHERE clause?  Called
  * once per statement and relation: the trigger keeps the answer.
@@ -589,17 +655,13 @@ OccWhereClause
 occ_where_clause(FunctionCallInfo fcinfo, Relation rel, AttrNumber attnum)
 {
 	FmgrInfo   *flinfo = fcinfo->flinfo;
-	dlist_iter	iter;
+	RunningStatement *statement;
+	ResultRelInfo *rri;
+	bool		routed;
 
-	dlist_foreach(iter, &running_statements)
+	statement = running_statement_of(flinfo, &rri, &routed);
+	if (statement != NULL)
 	{
-		RunningStatement *statement = dlist_container(RunningStatement, node, iter.cur);
-		ResultRelInfo *rri;
-		bool		routed;
-
-		rri = result_relation_of(statement->estate, flinfo, &routed);
-		if (rri == NULL)
-			continue;
 		if (routed)
 			return OCC_WHERE_SILENT;
 		return statement_states(statement->plannedstmt, rri, rel, attnum);

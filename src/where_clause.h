@@ -2,7 +2,7 @@
  *
  * where_clause.h
  *	  Does the statement that fired the trigger state the version in its
- *	  WHERE clause?
+ *	  WHERE clause?  Does it insert every row as the trigger returns it?
  *
  *-------------------------------------------------------------------------
  */
@@ -35,5 +35,6 @@ typedef enum OccWhereClause
 extern void occ_where_clause_init(void);
 extern OccWhereClause occ_where_clause(FunctionCallInfo fcinfo, Relation rel,
 									   AttrNumber attnum);
+extern bool occ_rows_inserted_as_returned(FunctionCallInfo fcinfo);
 
 #endif							/* OCC_WHERE_CLAUSE_H */
