@@ -701,6 +701,10 @@ CREATE TRIGGER zz_skip BEFORE INSERT ON sk_dedup FOR EACH ROW EXECUTE FUNCTION s
 INSERT INTO sk_dedup (stream_id, event_id) VALUES ('d', -1), ('d', 9), ('d', -2), ('d', 10)
 RETURNING version, event_id;
 SELECT occ.append('sk_dedup', 'd', '7', '[{"event_id": 11}, {"event_id": -3}, {"event_id": 12}]');
+-- occ.append returns the stream's version, also when its last event, or
+-- every one, was skipped
+SELECT occ.append('sk_dedup', 'd', '9', '[{"event_id": 13}, {"event_id": -4}]') AS last_skipped;
+SELECT occ.append('sk_dedup', 'd', '10', '[{"event_id": -5}]') AS all_skipped;
 SELECT * FROM sk_streams('sk_dedup');
 DROP TRIGGER zz_skip ON sk_dedup;
 DROP FUNCTION sk_skip();

@@ -10,7 +10,8 @@
  * occ.update does for its row: the session's occ.if_match does not apply
  * to them.  The trigger locks the stream, checks the version and numbers
  * the events; occ.append returns the version of the last one, which is
- * the stream's new version.
+ * the stream's new version (read back if another trigger skipped an
+ * event).
  *
  * Each event is a JSON object of column values, read by the columns'
  * input functions as jsonb_populate_recordset reads them.  The columns are
@@ -96,7 +97,8 @@ stream_argument(Relation rel, const OccTableInfo *info, const char *text,
  * a column of the table, not the stream or the version column.
  */
 static List *
-event_columns(Relation rel, const OccTableInfo *info, Jsonb *events)
+event_columns(Relation rel, const OccTableInfo *info, Jsonb *events,
+			  int *nevents)
 {
 	List	   *columns = NIL;
 	JsonbIterator *it;
@@ -160,7 +162,38 @@ event_columns(Relation rel, const OccTableInfo *info, Jsonb *events)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("argument \"events\" must hold at least one event")));
+	*nevents = count;
 	return columns;
+}
+
+/*
+ * The stream's version: its highest event's version, 0 if it has none.
+ * Run as the caller, inside SPI: with read_only, as the caller's snapshot
+ * shows it; without, as a new one shows it, the caller's own statements
+ * included.
+ */
+static int64
+stream_version(Relation rel, const OccTableInfo *info, Datum value, Oid argtype,
+			   bool read_only)
+{
+	char	   *sql;
+	int64		version = 0;
+	bool		isnull;
+
+	sql = psprintf("SELECT %s FROM %s WHERE %s OPERATOR(pg_catalog.=) $1 ORDER BY 1 DESC LIMIT 1",
+				   quote_identifier(info->settings.version_column), qualified_name(rel),
+				   quote_identifier(info->settings.stream_column));
+	if (SPI_execute_with_args(sql, 1, &argtype, &value, NULL, read_only, 1) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", sql);
+	if (SPI_processed == 1)
+	{
+		Datum		datum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+										  1, &isnull);
+
+		if (!isnull)
+			version = occ_counter_from_datum(datum, SPI_gettypeid(SPI_tuptable->tupdesc, 1));
+	}
+	return version;
 }
 
 /*
@@ -180,6 +213,7 @@ occ_append(PG_FUNCTION_ARGS)
 	Datum		values[2];
 	SPIPlanPtr	plan;
 	int64		version;
+	int			nevents;
 	int			ret;
 	ListCell   *lc;
 
@@ -196,7 +230,7 @@ occ_append(PG_FUNCTION_ARGS)
 	events = PG_GETARG_JSONB_P(3);
 	values[1] = JsonbPGetDatum(events);
 	argtypes[1] = JSONBOID;
-	columns = event_columns(rel, &info, events);
+	columns = event_columns(rel, &info, events, &nevents);
 
 	/* INSERT INTO tbl (stream, a, b) SELECT $1, e.a, e.b FROM ... e */
 	initStringInfo(&sql);
@@ -224,6 +258,14 @@ occ_append(PG_FUNCTION_ARGS)
 									&version);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+
+	/*
+	 * The trigger numbered every event; if one was not inserted (another
+	 * BEFORE trigger skipped it), the last one numbered may not be the
+	 * stream's last: read it.
+	 */
+	if (SPI_processed != (uint64) nevents)
+		version = stream_version(rel, &info, values[0], argtypes[0], false);
 	SPI_finish();
 
 	relation_close(rel, NoLock);
@@ -243,9 +285,7 @@ occ_stream_version(PG_FUNCTION_ARGS)
 	Relation	rel;
 	Oid			argtype;
 	Datum		value;
-	char	   *sql;
-	int64		version = 0;
-	bool		isnull;
+	int64		version;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -255,21 +295,8 @@ occ_stream_version(PG_FUNCTION_ARGS)
 
 	rel = open_stream_table(fcinfo, AccessShareLock, &info);
 	value = stream_argument(rel, &info, text_to_cstring(PG_GETARG_TEXT_PP(1)), &argtype);
-	sql = psprintf("SELECT %s FROM %s WHERE %s OPERATOR(pg_catalog.=) $1 ORDER BY 1 DESC LIMIT 1",
-				   quote_identifier(info.settings.version_column), qualified_name(rel),
-				   quote_identifier(info.settings.stream_column));
-
 	SPI_connect();
-	if (SPI_execute_with_args(sql, 1, &argtype, &value, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed: %s", sql);
-	if (SPI_processed == 1)
-	{
-		Datum		datum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-										  1, &isnull);
-
-		if (!isnull)
-			version = occ_counter_from_datum(datum, SPI_gettypeid(SPI_tuptable->tupdesc, 1));
-	}
+	version = stream_version(rel, &info, value, argtype, true);
 	SPI_finish();
 
 	relation_close(rel, NoLock);
