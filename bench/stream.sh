@@ -221,7 +221,6 @@ measure_stream() {
 	callgrind_annotate --inclusive=yes --auto=no --threshold=100 "$d.callgrind" 2>/dev/null |
 		awk '/[ :]occ_check_version( |$)/ { gsub(/,/, "", $1); print $1; exit }' >"$d.trigger"
 	[ -s "$d.trigger" ] || echo 0 >"$d.trigger"
-	mv "$d.callgrind" "$WORK/cg/stream.$v.$b.callgrind"
 	rm -rf "$d"
 }
 
@@ -325,7 +324,6 @@ profile_trigger() {
 	stream_workload occ_if_match "$b" >"$d.run.sql"
 	TOGGLE=occ_check_version # in the background subshell of this job only
 	collect "$d"
-	mv "$d.callgrind" "$WORK/cg/stream.trigger.$b.callgrind"
 	rm -rf "$d"
 }
 
