@@ -17,6 +17,7 @@ OBJS = \
 	src/protection.o \
 	src/report.o \
 	src/settings.o \
+	src/stats.o \
 	src/stream.o \
 	src/trigger.o \
 	src/where_clause.o \
