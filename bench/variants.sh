@@ -31,6 +31,12 @@ ALL_VARIANTS="plain plain_stated plain_where floor floor_again moddatetime plpgs
 VARIANTS=${BENCH_VARIANTS:-$ALL_VARIANTS}
 
 SINGLE_OPTS="-c fsync=off -c jit=off -c max_wal_size=4GB"
+# BENCH_PRELOAD=yes: occ in shared_preload_libraries, which before
+# PostgreSQL 17 is what turns its conflict statistics on (without it the
+# trigger counts into a backend-local table that is dropped at commit).
+if [ "${BENCH_PRELOAD:-no}" = yes ]; then
+	SINGLE_OPTS="$SINGLE_OPTS -c shared_preload_libraries=occ"
+fi
 
 # single DATADIR INPUT LOG: a single-user backend reading INPUT, statements
 # ending with ";" and an empty line (-j)

@@ -217,5 +217,62 @@ $$;
 COMMENT ON FUNCTION occ.postgrest_pre_request() IS
 'PostgREST pre-request function: maps If-Match to occ.if_match and switches to HTTP error codes';
 
+-- ---------------------------------------------------------------------
+-- Conflict statistics
+-- ---------------------------------------------------------------------
+
+-- The shared counters of this database's tables, in the order of
+-- OccStatsCounter (src/stats.h).  Before PostgreSQL 17 an error (55000)
+-- unless occ is in shared_preload_libraries.
+CREATE FUNCTION occ.table_stats_counters(OUT table_name pg_catalog.regclass,
+                                         OUT stats_since pg_catalog.timestamptz,
+                                         OUT checked pg_catalog.int8,
+                                         OUT stated pg_catalog.int8,
+                                         OUT not_stated pg_catalog.int8,
+                                         OUT refused_stale pg_catalog.int8,
+                                         OUT refused_missing pg_catalog.int8,
+                                         OUT audited_stale pg_catalog.int8,
+                                         OUT audited_missing pg_catalog.int8)
+RETURNS SETOF record
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'occ_table_stats_counters';
+
+COMMENT ON FUNCTION occ.table_stats_counters() IS
+'conflict counters of the tables of this database (used by the view occ.table_stats)';
+
+-- One row per table of occ.tables; a table nothing was counted for since
+-- the server started or its counters were reset shows zeros and no
+-- stats_since.
+CREATE VIEW occ.table_stats AS
+SELECT t.table_name, t.schema_name,
+       COALESCE(s.checked, 0) AS checked,
+       COALESCE(s.stated, 0) AS stated,
+       COALESCE(s.not_stated, 0) AS not_stated,
+       COALESCE(s.refused_stale, 0) AS refused_stale,
+       COALESCE(s.refused_missing, 0) AS refused_missing,
+       COALESCE(s.audited_stale, 0) AS audited_stale,
+       COALESCE(s.audited_missing, 0) AS audited_missing,
+       s.stats_since
+FROM occ.tables t
+     LEFT JOIN occ.table_stats_counters() s
+     ON s.table_name OPERATOR(pg_catalog.=) t.table_name;
+
+COMMENT ON VIEW occ.table_stats IS
+'conflict statistics per table protected by occ: writes checked, stated, not stated, refused and audited, since stats_since';
+
+CREATE FUNCTION occ.reset_table_stats(tbl pg_catalog.regclass DEFAULT NULL)
+RETURNS void
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'occ_reset_table_stats';
+
+COMMENT ON FUNCTION occ.reset_table_stats(pg_catalog.regclass) IS
+'forget the conflict statistics of a table, or of every table of this database (NULL)';
+
+-- Resetting erases what a DBA reads: superusers only, unless granted.
+REVOKE EXECUTE ON FUNCTION occ.reset_table_stats(pg_catalog.regclass) FROM PUBLIC;
+GRANT SELECT ON occ.table_stats TO PUBLIC;
+
 GRANT USAGE ON SCHEMA occ TO PUBLIC;
 GRANT SELECT ON occ.tables TO PUBLIC;

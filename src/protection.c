@@ -671,6 +671,7 @@ build_entry(OccProtectedTable *table, Relation rel, Trigger *trigger)
 
 	table->valid = false;
 	table->tgoid = trigger->tgoid;
+	table->origin_relid = occ_trigger_origin_relid(rel, trigger);
 	if (table->content != NULL)
 		pfree(table->content);
 	table->content = NULL;
@@ -682,7 +683,7 @@ build_entry(OccProtectedTable *table, Relation rel, Trigger *trigger)
 
 	if (settings.kind->is_content)
 	{
-		table->content = occ_content_plan(rel, occ_trigger_origin_relid(rel, trigger),
+		table->content = occ_content_plan(rel, table->origin_relid,
 										  settings.nexclude, settings.exclude,
 										  protected_tables_context);
 		table->settings = settings;
@@ -710,7 +711,7 @@ build_entry(OccProtectedTable *table, Relation rel, Trigger *trigger)
 	occ_check_version_column(rel, table->attnum, settings.kind, OCC_COLUMN_IN_USE);
 
 	if (settings.kind->appends)
-		table->stream = occ_stream_table(rel, occ_trigger_origin_relid(rel, trigger),
+		table->stream = occ_stream_table(rel, table->origin_relid,
 										 settings.stream_column, table->attnum,
 										 protected_tables_context);
 

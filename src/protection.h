@@ -69,6 +69,8 @@ typedef struct OccProtectedTable
 	Oid			relid;			/* hash key */
 	bool		valid;			/* cleared when the table's relcache entry is */
 	Oid			tgoid;			/* the trigger it was decoded from */
+	Oid			origin_relid;	/* the table that was enabled: relid, or
+								 * the partitioned table it belongs to */
 	OccTableSettings settings;	/* version_column points into column_name;
 								 * exclude is not kept */
 	NameData	column_name;

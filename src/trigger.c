@@ -46,6 +46,13 @@
  * statement are checked against the version the wrapper states, wherever
  * it is called from.  Every row advances.
  *
+ * Every decision is counted for occ.table_stats (stats.h), against the
+ * table that was enabled, before a refusal is raised: in lax and strict
+ * mode each write checked (not a foreign-key action's, not the DELETE half
+ * of a row movement; for the stream kind, the events a statement appends
+ * to one stream), whether it stated its version, and each refusal.  Mode
+ * none counts nothing.
+ *
  * The trigger runs no SQL.  The table's decoded settings and the version
  * column's number and type come from protection.c's cache; occ.if_match,
  * read as this column's versions, is kept for the statement (in fn_extra)
@@ -82,6 +89,7 @@
 #include "report.h"
 #include "stream.h"
 #include "settings.h"
+#include "stats.h"
 #include "trigger.h"
 #include "where_clause.h"
 #include "wrappers.h"
@@ -234,26 +242,44 @@ where_stated(OccStatementState *state, FunctionCallInfo fcinfo, Relation rel)
 	return state->where_clause;
 }
 
+/* Count a checked write that stated its version (stats.h). */
+static inline void
+count_stated(const OccProtectedTable *table)
+{
+	occ_stats_count(table->origin_relid, OCC_STATS_CHECKED);
+	occ_stats_count(table->origin_relid, OCC_STATS_STATED);
+}
+
 /*
- * Refuse a write to a strict table that states its version in no way: not
- * in the SET list, not through occ.if_match, not in the WHERE clause (a
- * content kind's only in occ.if_match).
+ * A write that states its version neither in the SET list nor through
+ * occ.if_match: it states it in its WHERE clause (a content kind's never)
+ * or not at all.  Counted either way; a strict table refuses it if it
+ * states nothing.
  */
 static void
-require_where_clause(OccStatementState *state, FunctionCallInfo fcinfo,
-					 Relation rel, bool is_delete, bool by_trigger)
+check_where_clause(OccStatementState *state, FunctionCallInfo fcinfo,
+				   OccMode mode, Relation rel, bool is_delete, bool by_trigger)
 {
-	OccWhereClause where;
+	const OccProtectedTable *table = state->table;
+	OccWhereClause where = OCC_WHERE_SILENT;
 
 	/* a content hash is in no column that a WHERE clause could require */
-	if (state->table->settings.kind->is_content)
-		occ_report_missing(rel, InvalidAttrNumber, is_delete, by_trigger, false);
+	if (!table->settings.kind->is_content)
+		where = where_stated(state, fcinfo, rel);
 
-	where = where_stated(state, fcinfo, rel);
-
-	if (where != OCC_WHERE_STATES)
-		occ_report_missing(rel, state->table->attnum, is_delete, by_trigger,
+	if (where == OCC_WHERE_STATES)
+	{
+		count_stated(table);
+		return;
+	}
+	occ_stats_count(table->origin_relid, OCC_STATS_CHECKED);
+	occ_stats_count(table->origin_relid, OCC_STATS_NOT_STATED);
+	if (mode == OCC_MODE_STRICT)
+	{
+		occ_stats_count(table->origin_relid, OCC_STATS_REFUSED_MISSING);
+		occ_report_missing(rel, table->attnum, is_delete, by_trigger,
 						   where == OCC_WHERE_UNSEEN);
+	}
 }
 
 /*
@@ -375,33 +401,31 @@ checked_for_wrapper(const OccProtectedTable *table, OccMode mode, Relation rel,
 	switch (parsed.form)
 	{
 		case OCC_IF_MATCH_UNSET:
+			occ_stats_count(table->origin_relid, OCC_STATS_CHECKED);
+			occ_stats_count(table->origin_relid, OCC_STATS_NOT_STATED);
 			if (mode == OCC_MODE_STRICT)
+			{
+				occ_stats_count(table->origin_relid, OCC_STATS_REFUSED_MISSING);
 				occ_report_missing(rel, table->attnum, is_delete, false, false);
+			}
 			break;
 		case OCC_IF_MATCH_ANY:
+			count_stated(table);
 			break;
 		case OCC_IF_MATCH_VALUES:
+			count_stated(table);
 			foreach(lc, parsed.values)
 				if (kind->equal(stated_version(table, lfirst(lc), ws->if_match,
 											   OCC_STATED_BY_ARGUMENT),
 								current_version(current)))
 					return true;
+			occ_stats_count(table->origin_relid, OCC_STATS_REFUSED_STALE);
 			occ_report_stale(rel, oldtuple, table->attnum, is_delete,
 							 OCC_STATED_BY_ARGUMENT,
 							 kind->print(current_version(current), table->column.typid),
 							 ws->if_match);
 	}
 	return true;
-}
-
-/*
- * The common case, decided without a call: occ.if_match is empty, and the
- * table does not require a stated version.
- */
-static inline bool
-nothing_stated_or_required(OccMode mode)
-{
-	return occ_if_match[0] == '\0' && mode != OCC_MODE_STRICT;
 }
 
 /*
@@ -419,8 +443,9 @@ column_assigned(const Bitmapset *updatedcols, int member)
 
 /*
  * Check a write that did not state its version in the SET list against
- * occ.if_match, and a write to a strict table that states it nowhere else
- * against its WHERE clause.  "current" is the row's version.
+ * occ.if_match, and a write that states it nowhere else against its WHERE
+ * clause (check_where_clause).  "current" is the row's version.  Every
+ * write but a foreign-key action's is counted, in lax mode too.
  */
 static void
 check_if_match(OccStatementState *state, FunctionCallInfo fcinfo,
@@ -437,8 +462,7 @@ check_if_match(OccStatementState *state, FunctionCallInfo fcinfo,
 		case ROW_WRITER_FOREIGN_KEY_ACTION:
 			return;
 		case ROW_WRITER_TRIGGER:
-			if (mode == OCC_MODE_STRICT)
-				require_where_clause(state, fcinfo, rel, is_delete, true);
+			check_where_clause(state, fcinfo, mode, rel, is_delete, true);
 			return;
 	}
 
@@ -447,16 +471,18 @@ check_if_match(OccStatementState *state, FunctionCallInfo fcinfo,
 	switch (state->if_match_form)
 	{
 		case OCC_IF_MATCH_UNSET:
-			if (mode == OCC_MODE_STRICT)
-				require_where_clause(state, fcinfo, rel, is_delete, false);
+			check_where_clause(state, fcinfo, mode, rel, is_delete, false);
 			return;
 		case OCC_IF_MATCH_ANY:
+			count_stated(table);
 			return;
 		case OCC_IF_MATCH_VALUES:
+			count_stated(table);
 			for (i = 0; i < state->if_match_nvalues; i++)
 				if (table->settings.kind->equal(state->if_match_values[i],
 												current_version(current)))
 					return;
+			occ_stats_count(table->origin_relid, OCC_STATS_REFUSED_STALE);
 			occ_report_stale(rel, oldtuple, table->attnum, is_delete,
 							 OCC_STATED_BY_SETTING,
 							 table->settings.kind->print(current_version(current),
@@ -504,13 +530,18 @@ check_assigned(const OccProtectedTable *table, Relation rel,
 	if ((likely(kind->is_counter) ? stated.counter == current.counter :
 		 kind->equal(stated, current)) ||
 		kind->states_current(stated, current))
+	{
+		count_stated(table);
 		return false;
+	}
 	if (kind->proposes(stated, current))
 	{
 		*proposed = stated;
 		return true;
 	}
 
+	count_stated(table);
+	occ_stats_count(table->origin_relid, OCC_STATS_REFUSED_STALE);
 	occ_report_stale(rel, oldtuple, table->attnum, false, OCC_STATED_IN_UPDATE,
 					 kind->print(current, table->column.typid),
 					 kind->print(stated, table->column.typid));
@@ -673,7 +704,7 @@ assigned_next_version(OccStatementState *state, FunctionCallInfo fcinfo,
 
 	if (!proposal)
 		return next_version(table, current);
-	if (!checked && !nothing_stated_or_required(mode))
+	if (!checked)
 	{
 		CurrentVersion known;
 
@@ -746,8 +777,7 @@ check_content_version(OccStatementState *state, FunctionCallInfo fcinfo,
 
 	if (mode != OCC_MODE_NONE &&
 		!(occ_wrapper_statement != NULL &&
-		  checked_for_wrapper(table, mode, rel, oldtuple, &current, is_delete)) &&
-		!nothing_stated_or_required(mode))
+		  checked_for_wrapper(table, mode, rel, oldtuple, &current, is_delete)))
 		check_if_match(state, fcinfo, mode, rel, oldtuple, &current, is_delete);
 
 	if (is_delete)
@@ -839,31 +869,43 @@ check_stream_version(OccStatementState *state, FunctionCallInfo fcinfo,
 
 	if (given >= 0)
 	{
+		count_stated(table);
 		if (given - 1 != current)
+		{
+			occ_stats_count(table->origin_relid, OCC_STATS_REFUSED_STALE);
 			occ_report_stream_stale(rel, table->attnum, stream->stream_attnum,
 									occ_stream_text(stream, value), current,
 									psprintf(INT64_FORMAT, given),
 									OCC_STATED_IN_INSERT);
+		}
 		return;
 	}
 	switch (form)
 	{
 		case OCC_IF_MATCH_UNSET:
+			occ_stats_count(table->origin_relid, OCC_STATS_CHECKED);
+			occ_stats_count(table->origin_relid, OCC_STATS_NOT_STATED);
 			if (mode == OCC_MODE_STRICT)
+			{
+				occ_stats_count(table->origin_relid, OCC_STATS_REFUSED_MISSING);
 				occ_report_stream_missing(rel, table->attnum,
 										  row_writer() != ROW_WRITER_CLIENT &&
 										  source == OCC_STATED_BY_SETTING);
+			}
 			return;
 		case OCC_IF_MATCH_ANY:
+			count_stated(table);
 			if (current == 0)
 				break;
 			return;
 		case OCC_IF_MATCH_VALUES:
+			count_stated(table);
 			for (i = 0; i < nvalues; i++)
 				if (values[i] == current)
 					return;
 			break;
 	}
+	occ_stats_count(table->origin_relid, OCC_STATS_REFUSED_STALE);
 	occ_report_stream_stale(rel, table->attnum, stream->stream_attnum,
 							occ_stream_text(stream, value), current, raw,
 							source);
@@ -957,10 +999,13 @@ append_event(OccStatementState *state, FunctionCallInfo fcinfo,
 			check_stream_version(state, fcinfo, mode, rel, value, current, given,
 								 others);
 		else if (given >= 0 && given != current + 1)
+		{
+			occ_stats_count(table->origin_relid, OCC_STATS_REFUSED_STALE);
 			occ_report_stream_stale(rel, table->attnum, stream->stream_attnum,
 									occ_stream_text(stream, value), current,
 									psprintf(INT64_FORMAT, given),
 									OCC_STATED_IN_INSERT);
+		}
 	}
 
 	if (given >= 0)
@@ -1057,8 +1102,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 		if (mode != OCC_MODE_NONE &&
 			!(occ_wrapper_statement != NULL &&
 			  checked_for_wrapper(table, mode, rel, oldtuple,
-								  known_version(&known_current, current), true)) &&
-			!nothing_stated_or_required(mode))
+								  known_version(&known_current, current), true)))
 			check_if_match(state, fcinfo, mode, rel, oldtuple,
 						   known_version(&known_current, current), true);
 		return PointerGetDatum(oldtuple);
@@ -1093,9 +1137,14 @@ occ_check_version(PG_FUNCTION_ARGS)
 										 checked, current);
 		else
 		{
-			if (!assigned && !checked && !nothing_stated_or_required(mode))
-				check_if_match(state, fcinfo, mode, rel, oldtuple,
-							   known_version(&known_current, current), false);
+			if (!checked)
+			{
+				if (assigned)	/* the current version, assigned */
+					count_stated(table);
+				else
+					check_if_match(state, fcinfo, mode, rel, oldtuple,
+								   known_version(&known_current, current), false);
+			}
 			next = next_version(table, current);
 		}
 
