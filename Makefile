@@ -3,6 +3,7 @@
 MODULE_big = occ
 OBJS = \
 	src/append.o \
+	src/audit.o \
 	src/content_hash.o \
 	src/ddl.o \
 	src/enable.o \
@@ -17,6 +18,7 @@ OBJS = \
 	src/protection.o \
 	src/report.o \
 	src/settings.o \
+	src/stats.o \
 	src/stream.o \
 	src/trigger.o \
 	src/where_clause.o \
@@ -52,6 +54,8 @@ REGRESS += where_clause proposals
 REGRESS += hash_kind hash_content
 # event streams (issue 12): the stream kind
 REGRESS += stream_kind
+# audit level and statistics (issue 13)
+REGRESS += audit
 REGRESS_OPTS = --load-extension=occ
 
 ISOLATION = stale_update stale_delete stale_repeatable_read

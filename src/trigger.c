@@ -74,6 +74,7 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "audit.h"
 #include "content_hash.h"
 #include "http.h"
 #include "if_match.h"
@@ -243,7 +244,10 @@ require_where_clause(OccStatementState *state, FunctionCallInfo fcinfo,
 
 	/* a content hash is in no column that a WHERE clause could require */
 	if (state->table->settings.kind->is_content)
+	{
 		occ_report_missing(rel, InvalidAttrNumber, is_delete, by_trigger, false);
+		return;
+	}
 
 	where = where_stated(state, fcinfo, rel);
 
@@ -510,6 +514,7 @@ check_assigned(const OccProtectedTable *table, Relation rel,
 	occ_report_stale(rel, oldtuple, table->attnum, false, OCC_STATED_IN_UPDATE,
 					 kind->print(current, table->column.typid),
 					 kind->print(stated, table->column.typid));
+	return false;				/* audited: the version advances */
 }
 
 /*
@@ -972,6 +977,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 	OccVersion	current;
 	CurrentVersion known_current;	/* set only where a check needs it */
 	bool		moved_row_valid;
+	OccMode		audit;
 
 	if (unlikely(!CALLED_AS_TRIGGER(fcinfo)) ||
 		unlikely(!fired_as_occ_trigger(trigdata->tg_event)))
@@ -990,6 +996,17 @@ occ_check_version(PG_FUNCTION_ARGS)
 	if (mode == OCC_MODE_DEFAULT)
 		mode = occ_effective_default_mode();
 
+	/*
+	 * A stricter audit level checks the row as that mode; report.c raises
+	 * what the row's own mode refuses, and reports the rest (audit.c).
+	 */
+	occ_row_mode = mode;
+	audit = table->settings.audit;
+	if (audit == OCC_MODE_DEFAULT)
+		audit = occ_effective_default_audit();
+	if (unlikely(audit < mode))
+		mode = occ_audit_row(table, audit);
+
 	if (unlikely(table->settings.kind->is_content))
 		return check_content_version(state, fcinfo, trigdata, mode,
 									 moved_row_valid);
@@ -997,7 +1014,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 	{
 		if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 			return append_event(state, fcinfo, trigdata, mode);
-		if (mode != OCC_MODE_NONE)
+		if (occ_row_mode != OCC_MODE_NONE)	/* not audited: no 40V01 or 23V01 */
 			occ_refuse_event_change(rel, TRIGGER_FIRED_BY_DELETE(trigdata->tg_event));
 		/* mode none: events may be changed and removed, and nothing counts */
 		return PointerGetDatum(TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ?
