@@ -79,6 +79,7 @@ static int64 statement_reports = 0;
 static int64 unlogged_stale = 0;
 static int64 unlogged_missing = 0;
 static List *statement_tables = NIL;	/* char *, each enabled table once */
+static Oid	last_listed_relid = InvalidOid; /* the last one listed */
 static char *statement_text = NULL;
 static char *statement_role = NULL;
 static char *statement_application = NULL;
@@ -219,6 +220,7 @@ finish_statement(void)
 	if (statement_application != NULL)
 		pfree(statement_application);
 	statement_text = statement_role = statement_application = NULL;
+	last_listed_relid = InvalidOid;
 	statement_start = 0;
 	statement_reports = unlogged_stale = unlogged_missing = 0;
 }
@@ -257,9 +259,7 @@ void
 occ_audit_report(OccReport *report)
 {
 	TimestampTz now = GetCurrentStatementStartTimestamp();
-	char	   *table;
-	ListCell   *lc;
-	bool		listed = false;
+	char	   *table = NULL;
 
 	report->audited = true;
 	report->mode = occ_row_mode;
@@ -282,20 +282,30 @@ occ_audit_report(OccReport *report)
 	}
 	statement_reports++;
 
-	table = qualified_relation_name(row_origin_relid);
-	foreach(lc, statement_tables)
-		if (strcmp(lfirst(lc), table) == 0)
-			listed = true;
-	if (!listed)
+	/* the tables of the statement, for its summary; mostly one */
+	if (row_origin_relid != last_listed_relid)
 	{
-		MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+		ListCell   *lc;
+		bool		listed = false;
 
-		statement_tables = lappend(statement_tables, pstrdup(table));
-		MemoryContextSwitchTo(oldcxt);
+		table = qualified_relation_name(row_origin_relid);
+		foreach(lc, statement_tables)
+			if (strcmp(lfirst(lc), table) == 0)
+				listed = true;
+		if (!listed)
+		{
+			MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+
+			statement_tables = lappend(statement_tables, pstrdup(table));
+			MemoryContextSwitchTo(oldcxt);
+		}
+		last_listed_relid = row_origin_relid;
 	}
 
 	if (statement_reports <= OCC_AUDIT_REPORTS_PER_STATEMENT)
 	{
+		if (table == NULL)
+			table = qualified_relation_name(row_origin_relid);
 		if (occ_audit_client_messages)
 			occ_emit_report(report, AUDIT_CLIENT_WARNING);
 		log_report(report, table);
