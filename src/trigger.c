@@ -39,6 +39,11 @@
  * compares it; only occ.if_match and the wrappers state it, and nothing
  * advances.
  *
+ * A table with an audit level stricter than its mode (audit.c) is checked
+ * as that level's mode would check it; report.c raises only what the
+ * table's own mode refuses (occ_row_mode) and reports the rest, and the
+ * write goes ahead as the table's mode lets it.
+ *
  * Whose rows are held to what (see row_writer()): occ.if_match applies to
  * the rows of the statement the client sent; statements run by triggers
  * are held to the strict requirement but not to the client's occ.if_match;
