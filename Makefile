@@ -3,6 +3,7 @@
 MODULE_big = occ
 OBJS = \
 	src/append.o \
+	src/audit.o \
 	src/content_hash.o \
 	src/ddl.o \
 	src/enable.o \
@@ -53,10 +54,11 @@ REGRESS += where_clause proposals
 REGRESS += hash_kind hash_content
 # event streams (issue 12): the stream kind
 REGRESS += stream_kind
-# audit level and statistics (issue 13).  Before PostgreSQL 17 the
-# statistics need occ in shared_preload_libraries: tools/test-target.sh runs
-# REGRESS_PRELOADED on its cluster restarted so; from 17 on they are part
-# of REGRESS (below).
+# audit level and statistics (issue 13)
+REGRESS += audit
+# Before PostgreSQL 17 the statistics need occ in shared_preload_libraries:
+# tools/test-target.sh runs REGRESS_PRELOADED on its cluster restarted so;
+# from 17 on they are part of REGRESS (below).
 REGRESS_PRELOADED = table_stats
 REGRESS_OPTS = --load-extension=occ
 

@@ -34,19 +34,21 @@ COMMENT ON FUNCTION occ.check_version() IS
 -- against the caller's privileges.  They are not STRICT either, so that a
 -- NULL argument is an error rather than a silent no-op.
 -- "exclude" lists the columns a hash-kind table's versions do not count;
--- "stream_column" names a stream table's stream (kind stream).
+-- "stream_column" names a stream table's stream (kind stream); "audit" is
+-- the stricter mode whose refusals are reported instead of raised.
 CREATE FUNCTION occ.enable(tbl pg_catalog.regclass,
                            version_column pg_catalog.name DEFAULT 'version',
                            kind pg_catalog.text DEFAULT 'integer',
                            mode pg_catalog.text DEFAULT NULL,
                            exclude pg_catalog.name[] DEFAULT NULL,
-                           stream_column pg_catalog.name DEFAULT NULL)
+                           stream_column pg_catalog.name DEFAULT NULL,
+                           audit pg_catalog.text DEFAULT NULL)
 RETURNS void
 LANGUAGE C VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'occ_enable';
 
-COMMENT ON FUNCTION occ.enable(pg_catalog.regclass, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.name[], pg_catalog.name) IS
+COMMENT ON FUNCTION occ.enable(pg_catalog.regclass, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.name[], pg_catalog.name, pg_catalog.text) IS
 'protect a table with optimistic concurrency control, adding or adopting its version column (none for kind hash)';
 
 CREATE FUNCTION occ.disable(tbl pg_catalog.regclass,
@@ -59,14 +61,15 @@ AS 'MODULE_PATHNAME', 'occ_disable';
 COMMENT ON FUNCTION occ.disable(pg_catalog.regclass, pg_catalog.bool) IS
 'stop protecting a table; its version column stays unless drop_column is true';
 
-CREATE FUNCTION occ.set_mode(tbl pg_catalog.regclass, mode pg_catalog.text)
+CREATE FUNCTION occ.set_mode(tbl pg_catalog.regclass, mode pg_catalog.text,
+                             audit pg_catalog.text DEFAULT NULL)
 RETURNS void
 LANGUAGE C VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'occ_set_mode';
 
-COMMENT ON FUNCTION occ.set_mode(pg_catalog.regclass, pg_catalog.text) IS
-'set a table''s check mode: strict, lax, none, or NULL to follow occ.default_mode';
+COMMENT ON FUNCTION occ.set_mode(pg_catalog.regclass, pg_catalog.text, pg_catalog.text) IS
+'set a table''s check mode (strict, lax, none, or NULL to follow occ.default_mode) and audit level (strict, lax, or NULL to follow occ.default_audit)';
 
 -- What occ.tables shows.  The settings of a table are the arguments of its
 -- occ trigger, and whether a trigger protects its table (it is defined the
@@ -79,6 +82,8 @@ CREATE FUNCTION occ.protected_tables(OUT table_name pg_catalog.regclass,
                                      OUT kind pg_catalog.text,
                                      OUT mode pg_catalog.text,
                                      OUT effective_mode pg_catalog.text,
+                                     OUT audit pg_catalog.text,
+                                     OUT effective_audit pg_catalog.text,
                                      OUT excluded_columns pg_catalog.name[],
                                      OUT stream_column pg_catalog.name)
 RETURNS SETOF record
@@ -94,11 +99,11 @@ COMMENT ON FUNCTION occ.protected_tables() IS
 -- whose trigger has been disabled, because it is not protected.
 CREATE VIEW occ.tables AS
 SELECT table_name, schema_name, version_column, kind, mode, effective_mode,
-       excluded_columns, stream_column
+       audit, effective_audit, excluded_columns, stream_column
 FROM occ.protected_tables();
 
 COMMENT ON VIEW occ.tables IS
-'tables protected by occ, with their version column (or excluded columns, for kind hash; and stream column, for kind stream), kind and mode';
+'tables protected by occ, with their version column (or excluded columns, for kind hash; and stream column, for kind stream), kind, mode and audit level';
 
 -- ---------------------------------------------------------------------
 -- The DDL guard

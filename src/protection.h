@@ -37,6 +37,8 @@ typedef struct OccTableSettings
 	const char *version_column; /* NULL for a content kind */
 	const OccKindOps *kind;
 	OccMode		mode;			/* OCC_MODE_DEFAULT: follow occ.default_mode */
+	OccMode		audit;			/* strict, lax, or OCC_MODE_DEFAULT: follow
+								 * occ.default_audit */
 	int			nexclude;		/* a content kind's columns that do not count */
 	char	  **exclude;
 	const char *stream_column;	/* a stream kind's stream, else NULL */

@@ -39,6 +39,11 @@
  * compares it; only occ.if_match and the wrappers state it, and nothing
  * advances.
  *
+ * A table with an audit level stricter than its mode (audit.c) is checked
+ * as that level's mode would check it; report.c raises only what the
+ * table's own mode refuses (occ_row_mode) and reports the rest, and the
+ * write goes ahead as the table's mode lets it.
+ *
  * Whose rows are held to what (see row_writer()): occ.if_match applies to
  * the rows of the statement the client sent; statements run by triggers
  * are held to the strict requirement but not to the client's occ.if_match;
@@ -81,6 +86,7 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "audit.h"
 #include "content_hash.h"
 #include "http.h"
 #include "if_match.h"
@@ -242,6 +248,19 @@ where_stated(OccStatementState *state, FunctionCallInfo fcinfo, Relation rel)
 	return state->where_clause;
 }
 
+/*
+ * Count a refusal that the row's own mode raises (stats.h); one that only
+ * a stricter audit level makes is counted as audited, by audit.c.
+ */
+static inline void
+count_refusal(const OccProtectedTable *table, OccRefusal refusal)
+{
+	if (occ_row_refuses(refusal))
+		occ_stats_count(table->origin_relid,
+						refusal == OCC_REFUSAL_STALE ?
+						OCC_STATS_REFUSED_STALE : OCC_STATS_REFUSED_MISSING);
+}
+
 /* Count a checked write that stated its version (stats.h). */
 static inline void
 count_stated(const OccProtectedTable *table)
@@ -253,8 +272,9 @@ count_stated(const OccProtectedTable *table)
 /*
  * A write that states its version neither in the SET list nor through
  * occ.if_match: it states it in its WHERE clause (a content kind's never)
- * or not at all.  Counted either way; a strict table refuses it if it
- * states nothing.
+ * or not at all.  Counted either way; strict mode refuses it if it states
+ * nothing (raised if that is the table's mode, reported if it is only its
+ * audit level).
  */
 static void
 check_where_clause(OccStatementState *state, FunctionCallInfo fcinfo,
@@ -276,7 +296,7 @@ check_where_clause(OccStatementState *state, FunctionCallInfo fcinfo,
 	occ_stats_count(table->origin_relid, OCC_STATS_NOT_STATED);
 	if (mode == OCC_MODE_STRICT)
 	{
-		occ_stats_count(table->origin_relid, OCC_STATS_REFUSED_MISSING);
+		count_refusal(table, OCC_REFUSAL_MISSING);
 		occ_report_missing(rel, table->attnum, is_delete, by_trigger,
 						   where == OCC_WHERE_UNSEEN);
 	}
@@ -405,7 +425,7 @@ checked_for_wrapper(const OccProtectedTable *table, OccMode mode, Relation rel,
 			occ_stats_count(table->origin_relid, OCC_STATS_NOT_STATED);
 			if (mode == OCC_MODE_STRICT)
 			{
-				occ_stats_count(table->origin_relid, OCC_STATS_REFUSED_MISSING);
+				count_refusal(table, OCC_REFUSAL_MISSING);
 				occ_report_missing(rel, table->attnum, is_delete, false, false);
 			}
 			break;
@@ -419,7 +439,7 @@ checked_for_wrapper(const OccProtectedTable *table, OccMode mode, Relation rel,
 											   OCC_STATED_BY_ARGUMENT),
 								current_version(current)))
 					return true;
-			occ_stats_count(table->origin_relid, OCC_STATS_REFUSED_STALE);
+			count_refusal(table, OCC_REFUSAL_STALE);
 			occ_report_stale(rel, oldtuple, table->attnum, is_delete,
 							 OCC_STATED_BY_ARGUMENT,
 							 kind->print(current_version(current), table->column.typid),
@@ -482,7 +502,7 @@ check_if_match(OccStatementState *state, FunctionCallInfo fcinfo,
 				if (table->settings.kind->equal(state->if_match_values[i],
 												current_version(current)))
 					return;
-			occ_stats_count(table->origin_relid, OCC_STATS_REFUSED_STALE);
+			count_refusal(table, OCC_REFUSAL_STALE);
 			occ_report_stale(rel, oldtuple, table->attnum, is_delete,
 							 OCC_STATED_BY_SETTING,
 							 table->settings.kind->print(current_version(current),
@@ -541,10 +561,11 @@ check_assigned(const OccProtectedTable *table, Relation rel,
 	}
 
 	count_stated(table);
-	occ_stats_count(table->origin_relid, OCC_STATS_REFUSED_STALE);
+	count_refusal(table, OCC_REFUSAL_STALE);
 	occ_report_stale(rel, oldtuple, table->attnum, false, OCC_STATED_IN_UPDATE,
 					 kind->print(current, table->column.typid),
 					 kind->print(stated, table->column.typid));
+	return false;				/* audited: the version advances */
 }
 
 /*
@@ -872,7 +893,7 @@ check_stream_version(OccStatementState *state, FunctionCallInfo fcinfo,
 		count_stated(table);
 		if (given - 1 != current)
 		{
-			occ_stats_count(table->origin_relid, OCC_STATS_REFUSED_STALE);
+			count_refusal(table, OCC_REFUSAL_STALE);
 			occ_report_stream_stale(rel, table->attnum, stream->stream_attnum,
 									occ_stream_text(stream, value), current,
 									psprintf(INT64_FORMAT, given),
@@ -887,7 +908,7 @@ check_stream_version(OccStatementState *state, FunctionCallInfo fcinfo,
 			occ_stats_count(table->origin_relid, OCC_STATS_NOT_STATED);
 			if (mode == OCC_MODE_STRICT)
 			{
-				occ_stats_count(table->origin_relid, OCC_STATS_REFUSED_MISSING);
+				count_refusal(table, OCC_REFUSAL_MISSING);
 				occ_report_stream_missing(rel, table->attnum,
 										  row_writer() != ROW_WRITER_CLIENT &&
 										  source == OCC_STATED_BY_SETTING);
@@ -905,7 +926,7 @@ check_stream_version(OccStatementState *state, FunctionCallInfo fcinfo,
 					return;
 			break;
 	}
-	occ_stats_count(table->origin_relid, OCC_STATS_REFUSED_STALE);
+	count_refusal(table, OCC_REFUSAL_STALE);
 	occ_report_stream_stale(rel, table->attnum, stream->stream_attnum,
 							occ_stream_text(stream, value), current, raw,
 							source);
@@ -1000,7 +1021,7 @@ append_event(OccStatementState *state, FunctionCallInfo fcinfo,
 								 others);
 		else if (given >= 0 && given != current + 1)
 		{
-			occ_stats_count(table->origin_relid, OCC_STATS_REFUSED_STALE);
+			count_refusal(table, OCC_REFUSAL_STALE);
 			occ_report_stream_stale(rel, table->attnum, stream->stream_attnum,
 									occ_stream_text(stream, value), current,
 									psprintf(INT64_FORMAT, given),
@@ -1046,6 +1067,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 	OccVersion	current;
 	CurrentVersion known_current;	/* set only where a check needs it */
 	bool		moved_row_valid;
+	OccMode		audit;
 
 	if (unlikely(!CALLED_AS_TRIGGER(fcinfo)) ||
 		unlikely(!fired_as_occ_trigger(trigdata->tg_event)))
@@ -1064,6 +1086,17 @@ occ_check_version(PG_FUNCTION_ARGS)
 	if (mode == OCC_MODE_DEFAULT)
 		mode = occ_effective_default_mode();
 
+	/*
+	 * A stricter audit level checks the row as that mode; report.c raises
+	 * what the row's own mode refuses, and reports the rest (audit.c).
+	 */
+	occ_row_mode = mode;
+	audit = table->settings.audit;
+	if (audit == OCC_MODE_DEFAULT)
+		audit = occ_effective_default_audit();
+	if (unlikely(audit < mode))
+		mode = occ_audit_row(table, audit);
+
 	if (unlikely(table->settings.kind->is_content))
 		return check_content_version(state, fcinfo, trigdata, mode,
 									 moved_row_valid);
@@ -1072,7 +1105,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 		if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 			return append_event(state, fcinfo, trigdata, mode);
 		occ_stream_event_by(fcinfo->flinfo);
-		if (mode != OCC_MODE_NONE)
+		if (occ_row_mode != OCC_MODE_NONE)	/* not audited: no 40V01 or 23V01 */
 			occ_refuse_event_change(rel, TRIGGER_FIRED_BY_DELETE(trigdata->tg_event));
 		/* mode none: events may be changed and removed, and nothing counts */
 		return PointerGetDatum(TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ?
