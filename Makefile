@@ -3,6 +3,7 @@
 MODULE_big = occ
 OBJS = \
 	src/append.o \
+	src/audit.o \
 	src/content_hash.o \
 	src/ddl.o \
 	src/enable.o \
@@ -17,6 +18,7 @@ OBJS = \
 	src/protection.o \
 	src/report.o \
 	src/settings.o \
+	src/stats.o \
 	src/stream.o \
 	src/trigger.o \
 	src/where_clause.o \
@@ -52,6 +54,12 @@ REGRESS += where_clause proposals
 REGRESS += hash_kind hash_content
 # event streams (issue 12): the stream kind
 REGRESS += stream_kind
+# audit level and statistics (issue 13)
+REGRESS += audit
+# Before PostgreSQL 17 the statistics need occ in shared_preload_libraries:
+# tools/test-target.sh runs REGRESS_PRELOADED on its cluster restarted so;
+# from 17 on they are part of REGRESS (below).
+REGRESS_PRELOADED = table_stats
 REGRESS_OPTS = --load-extension=occ
 
 ISOLATION = stale_update stale_delete stale_repeatable_read
@@ -76,4 +84,9 @@ include $(PGXS)
 ifeq ($(shell test $(MAJORVERSION) -ge 15 && echo yes),yes)
 REGRESS += merge in_place_merge privileges_parameter hash_merge hash_content_multirange \
 	stream_merge
+endif
+
+# Conflict statistics without preloading: PostgreSQL 17's named DSM.
+ifeq ($(shell test $(MAJORVERSION) -ge 17 && echo yes),yes)
+REGRESS += $(REGRESS_PRELOADED)
 endif

@@ -27,10 +27,16 @@
 # Knob: BENCH_VARIANTS, which variants to run (default all; plain is
 # required, every overhead is measured from it).
 
-ALL_VARIANTS="plain plain_stated plain_where floor floor_again moddatetime plpgsql occ_lax occ_stated occ_strict_where occ_timestamp occ_if_match occ_hash_lax occ_hash_if_match"
+ALL_VARIANTS="plain plain_stated plain_where floor floor_again moddatetime plpgsql occ_lax occ_stated occ_strict_where occ_timestamp occ_if_match occ_hash_lax occ_hash_if_match occ_audit occ_audit_stated"
 VARIANTS=${BENCH_VARIANTS:-$ALL_VARIANTS}
 
 SINGLE_OPTS="-c fsync=off -c jit=off -c max_wal_size=4GB"
+# BENCH_PRELOAD=yes: occ in shared_preload_libraries, which before
+# PostgreSQL 17 is what turns its conflict statistics on (without it the
+# trigger counts into a backend-local table that is dropped at commit).
+if [ "${BENCH_PRELOAD:-no}" = yes ]; then
+	SINGLE_OPTS="$SINGLE_OPTS -c shared_preload_libraries=occ"
+fi
 
 # single DATADIR INPUT LOG: a single-user backend reading INPUT, statements
 # ending with ";" and an empty line (-j)
@@ -149,6 +155,7 @@ EOF
 	occ_lax | occ_stated) echo "SELECT occ.enable('t');" ;;
 	occ_strict_where) echo "SELECT occ.enable('t', mode => 'strict');" ;;
 	occ_timestamp) echo "SELECT occ.enable('t', 'updated_at', 'timestamp');" ;;
+	occ_audit | occ_audit_stated) echo "SELECT occ.enable('t', mode => 'lax', audit => 'strict');" ;;
 	occ_if_match) echo "SELECT occ.enable('t');" ;;
 	occ_hash_lax | occ_hash_if_match)
 		# id does not count, so that every row has the same content and
@@ -183,7 +190,7 @@ variant_session() {
 # the SET list of the variant's UPDATE
 variant_set() {
 	case $1 in
-	plain_stated | occ_stated) echo "val = val + 1, version = version" ;;
+	plain_stated | occ_stated | occ_audit_stated) echo "val = val + 1, version = version" ;;
 	*) echo "val = val + 1" ;;
 	esac
 }
@@ -213,6 +220,8 @@ variant_label() {
 	occ_if_match) echo "occ integer, lax, stated through occ.if_match ('\"1\"')" ;;
 	occ_hash_lax) echo "occ hash, lax, nothing stated" ;;
 	occ_hash_if_match) echo "occ hash, stated through occ.if_match (the row's tag)" ;;
+	occ_audit) echo "occ integer, lax audited as strict, not stated (every row reported)" ;;
+	occ_audit_stated) echo "occ integer, lax audited as strict, stated (version = version)" ;;
 	esac
 }
 

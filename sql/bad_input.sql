@@ -363,7 +363,10 @@ FROM (VALUES
   ('version_column integer',        $$SELECT occ.enable('bi.plain', 42)$$),
   ('kind integer',                  $$SELECT occ.enable('bi.plain', 'version', 1)$$),
   ('mode boolean',                  $$SELECT occ.enable('bi.plain', 'version', 'integer', true)$$),
-  ('seven arguments',               $$SELECT occ.enable('bi.plain', 'version', 'integer', 'lax', NULL, NULL, 'x')$$),
+  ('eight arguments',               $$SELECT occ.enable('bi.plain', 'version', 'integer', 'lax', NULL, NULL, NULL, 'x')$$),
+  ('audit none',                    $$SELECT occ.enable('bi.plain', audit => 'none')$$),
+  ('audit Strict',                  $$SELECT occ.enable('bi.plain', audit => 'Strict')$$),
+  ('audit as strict as the mode',   $$SELECT occ.enable('bi.plain', mode => 'strict', audit => 'strict')$$),
   ('unknown named argument',        $$SELECT occ.enable('bi.plain', colum => 'v')$$)
 ) AS c (label, sql);
 
@@ -517,13 +520,17 @@ INSERT INTO fuzz.args_case VALUES
   (10, 'kind twice',            $$'format=1', 'column=version', 'kind=integer', 'kind=integer', 'mode=lax'$$),
   (11, 'kind INTEGER',          $$'format=1', 'column=version', 'kind=INTEGER', 'mode=lax'$$),
   (12, 'mode Lax',              $$'format=1', 'column=version', 'kind=integer', 'mode=Lax'$$),
-  (13, 'unknown key',           $$'format=1', 'column=version', 'kind=integer', 'mode=lax', 'audit=strict'$$),
+  (13, 'unknown key',           $$'format=1', 'column=version', 'kind=integer', 'mode=lax', 'colour=red'$$),
   (14, 'no equals sign',        $$'format=1', 'columnversion', 'kind=integer', 'mode=lax'$$),
   (15, 'lax',                   $$'format=1', 'column=version', 'kind=integer', 'mode=lax'$$),
   (16, 'default, keys reordered', $$'format=1', 'mode=default', 'kind=integer', 'column=version'$$),
   (17, 'an = in the column',    $$'format=1', 'column=a=b', 'kind=timestamp', 'mode=strict'$$),
   (18, 'column of 100 x',       format('%L, %L, %L, %L', 'format=1', 'column=' || repeat('x', 100), 'kind=integer', 'mode=none')),
-  (19, 'control characters',    $$'format=1', E'column=\x01\x02', 'kind=integer', 'mode=lax'$$);
+  (19, 'control characters',    $$'format=1', E'column=\x01\x02', 'kind=integer', 'mode=lax'$$),
+  (20, 'audit of its own',      $$'format=1', 'column=version', 'kind=integer', 'mode=lax', 'audit=strict'$$),
+  (21, 'audit not stricter',    $$'format=1', 'column=version', 'kind=integer', 'mode=lax', 'audit=lax'$$),
+  (22, 'audit none',            $$'format=1', 'column=version', 'kind=integer', 'mode=default', 'audit=none'$$),
+  (23, 'audit twice',           $$'format=1', 'column=version', 'kind=integer', 'mode=none', 'audit=lax', 'audit=lax'$$);
 ALTER EVENT TRIGGER occ_ddl_guard DISABLE;
 \set ECHO none
 SELECT format('CREATE TABLE fuzz.args_%s (id int, version bigint NOT NULL DEFAULT 1);
@@ -900,7 +907,9 @@ FROM (SELECT format('(%s)', array_to_string(ARRAY[quote_literal(c), quote_litera
              ('format not first', '''column=version'', ''format=1'', ''kind=integer'', ''mode=lax''', '{39P01}'),
              ('no mode', '''format=1'', ''column=version'', ''kind=integer''', '{39P01}'),
              ('column twice', '''format=1'', ''column=version'', ''column=version'', ''kind=integer'', ''mode=lax''', '{39P01}'),
-             ('unknown key', '''format=1'', ''column=version'', ''kind=integer'', ''mode=lax'', ''audit=strict''', '{39P01}'),
+             ('unknown key', '''format=1'', ''column=version'', ''kind=integer'', ''mode=lax'', ''colour=red''', '{39P01}'),
+             ('audit not stricter', '''format=1'', ''column=version'', ''kind=integer'', ''mode=lax'', ''audit=lax''', '{39P01}'),
+             ('audit none', '''format=1'', ''column=version'', ''kind=integer'', ''mode=default'', ''audit=none''', '{39P01}'),
              ('no equals sign', '''format=1'', ''columnversion'', ''kind=integer'', ''mode=lax''', '{39P01}'),
              ('key with a space', '''format=1'', ''column =version'', ''kind=integer'', ''mode=lax''', '{39P01}'),
              ('100 arguments', (SELECT string_agg('''version''', ', ') FROM generate_series(1, 100)), '{39P01}'),

@@ -34,19 +34,21 @@ COMMENT ON FUNCTION occ.check_version() IS
 -- against the caller's privileges.  They are not STRICT either, so that a
 -- NULL argument is an error rather than a silent no-op.
 -- "exclude" lists the columns a hash-kind table's versions do not count;
--- "stream_column" names a stream table's stream (kind stream).
+-- "stream_column" names a stream table's stream (kind stream); "audit" is
+-- the stricter mode whose refusals are reported instead of raised.
 CREATE FUNCTION occ.enable(tbl pg_catalog.regclass,
                            version_column pg_catalog.name DEFAULT 'version',
                            kind pg_catalog.text DEFAULT 'integer',
                            mode pg_catalog.text DEFAULT NULL,
                            exclude pg_catalog.name[] DEFAULT NULL,
-                           stream_column pg_catalog.name DEFAULT NULL)
+                           stream_column pg_catalog.name DEFAULT NULL,
+                           audit pg_catalog.text DEFAULT NULL)
 RETURNS void
 LANGUAGE C VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'occ_enable';
 
-COMMENT ON FUNCTION occ.enable(pg_catalog.regclass, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.name[], pg_catalog.name) IS
+COMMENT ON FUNCTION occ.enable(pg_catalog.regclass, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.name[], pg_catalog.name, pg_catalog.text) IS
 'protect a table with optimistic concurrency control, adding or adopting its version column (none for kind hash)';
 
 CREATE FUNCTION occ.disable(tbl pg_catalog.regclass,
@@ -59,14 +61,15 @@ AS 'MODULE_PATHNAME', 'occ_disable';
 COMMENT ON FUNCTION occ.disable(pg_catalog.regclass, pg_catalog.bool) IS
 'stop protecting a table; its version column stays unless drop_column is true';
 
-CREATE FUNCTION occ.set_mode(tbl pg_catalog.regclass, mode pg_catalog.text)
+CREATE FUNCTION occ.set_mode(tbl pg_catalog.regclass, mode pg_catalog.text,
+                             audit pg_catalog.text DEFAULT NULL)
 RETURNS void
 LANGUAGE C VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'occ_set_mode';
 
-COMMENT ON FUNCTION occ.set_mode(pg_catalog.regclass, pg_catalog.text) IS
-'set a table''s check mode: strict, lax, none, or NULL to follow occ.default_mode';
+COMMENT ON FUNCTION occ.set_mode(pg_catalog.regclass, pg_catalog.text, pg_catalog.text) IS
+'set a table''s check mode (strict, lax, none, or NULL to follow occ.default_mode) and audit level (strict, lax, or NULL to follow occ.default_audit)';
 
 -- What occ.tables shows.  The settings of a table are the arguments of its
 -- occ trigger, and whether a trigger protects its table (it is defined the
@@ -79,6 +82,8 @@ CREATE FUNCTION occ.protected_tables(OUT table_name pg_catalog.regclass,
                                      OUT kind pg_catalog.text,
                                      OUT mode pg_catalog.text,
                                      OUT effective_mode pg_catalog.text,
+                                     OUT audit pg_catalog.text,
+                                     OUT effective_audit pg_catalog.text,
                                      OUT excluded_columns pg_catalog.name[],
                                      OUT stream_column pg_catalog.name)
 RETURNS SETOF record
@@ -94,11 +99,11 @@ COMMENT ON FUNCTION occ.protected_tables() IS
 -- whose trigger has been disabled, because it is not protected.
 CREATE VIEW occ.tables AS
 SELECT table_name, schema_name, version_column, kind, mode, effective_mode,
-       excluded_columns, stream_column
+       audit, effective_audit, excluded_columns, stream_column
 FROM occ.protected_tables();
 
 COMMENT ON VIEW occ.tables IS
-'tables protected by occ, with their version column (or excluded columns, for kind hash; and stream column, for kind stream), kind and mode';
+'tables protected by occ, with their version column (or excluded columns, for kind hash; and stream column, for kind stream), kind, mode and audit level';
 
 -- ---------------------------------------------------------------------
 -- The DDL guard
@@ -216,6 +221,63 @@ $$;
 
 COMMENT ON FUNCTION occ.postgrest_pre_request() IS
 'PostgREST pre-request function: maps If-Match to occ.if_match and switches to HTTP error codes';
+
+-- ---------------------------------------------------------------------
+-- Conflict statistics
+-- ---------------------------------------------------------------------
+
+-- The shared counters of this database's tables, in the order of
+-- OccStatsCounter (src/stats.h).  Before PostgreSQL 17 an error (55000)
+-- unless occ is in shared_preload_libraries.
+CREATE FUNCTION occ.table_stats_counters(OUT table_name pg_catalog.regclass,
+                                         OUT stats_since pg_catalog.timestamptz,
+                                         OUT checked pg_catalog.int8,
+                                         OUT stated pg_catalog.int8,
+                                         OUT not_stated pg_catalog.int8,
+                                         OUT refused_stale pg_catalog.int8,
+                                         OUT refused_missing pg_catalog.int8,
+                                         OUT audited_stale pg_catalog.int8,
+                                         OUT audited_missing pg_catalog.int8)
+RETURNS SETOF record
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'occ_table_stats_counters';
+
+COMMENT ON FUNCTION occ.table_stats_counters() IS
+'conflict counters of the tables of this database (used by the view occ.table_stats)';
+
+-- One row per table of occ.tables; a table nothing was counted for since
+-- the server started or its counters were reset shows zeros and no
+-- stats_since.
+CREATE VIEW occ.table_stats AS
+SELECT t.table_name, t.schema_name,
+       COALESCE(s.checked, 0) AS checked,
+       COALESCE(s.stated, 0) AS stated,
+       COALESCE(s.not_stated, 0) AS not_stated,
+       COALESCE(s.refused_stale, 0) AS refused_stale,
+       COALESCE(s.refused_missing, 0) AS refused_missing,
+       COALESCE(s.audited_stale, 0) AS audited_stale,
+       COALESCE(s.audited_missing, 0) AS audited_missing,
+       s.stats_since
+FROM occ.tables t
+     LEFT JOIN occ.table_stats_counters() s
+     ON s.table_name OPERATOR(pg_catalog.=) t.table_name;
+
+COMMENT ON VIEW occ.table_stats IS
+'conflict statistics per table protected by occ: writes checked, stated, not stated, refused and audited, since stats_since';
+
+CREATE FUNCTION occ.reset_table_stats(tbl pg_catalog.regclass DEFAULT NULL)
+RETURNS void
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'occ_reset_table_stats';
+
+COMMENT ON FUNCTION occ.reset_table_stats(pg_catalog.regclass) IS
+'forget the conflict statistics of a table, or of every table of this database (NULL)';
+
+-- Resetting erases what a DBA reads: superusers only, unless granted.
+REVOKE EXECUTE ON FUNCTION occ.reset_table_stats(pg_catalog.regclass) FROM PUBLIC;
+GRANT SELECT ON occ.table_stats TO PUBLIC;
 
 GRANT USAGE ON SCHEMA occ TO PUBLIC;
 GRANT SELECT ON occ.tables TO PUBLIC;

@@ -145,6 +145,52 @@ mode_argument(FunctionCallInfo fcinfo, int argno)
 }
 
 /*
+ * An audit level argument: strict or lax, or NULL to follow
+ * occ.default_audit.  "none" would audit nothing, and is no level to set.
+ */
+static OccMode
+audit_argument(FunctionCallInfo fcinfo, int argno)
+{
+	OccMode		audit;
+	char	   *name;
+
+	if (PG_ARGISNULL(argno))
+		return OCC_MODE_DEFAULT;
+
+	name = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (!occ_mode_from_name(name, &audit) ||
+		audit == OCC_MODE_DEFAULT || audit == OCC_MODE_NONE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid audit level \"%s\"", name),
+				 errhint("Valid audit levels are \"strict\" and \"lax\", or NULL to follow occ.default_audit.")));
+	return audit;
+}
+
+/*
+ * Refuse an audit level that is not stricter than the table's own mode: it
+ * would report nothing.  A table that follows occ.default_mode may have
+ * any level; it is audited only while the level is stricter than its
+ * effective mode.  "audit_given" says whether the caller named the level,
+ * or the table has it already (occ.enable of an enabled table).
+ */
+static void
+require_stricter_audit(const char *relname, OccMode mode, OccMode audit,
+					   bool audit_given)
+{
+	if (mode == OCC_MODE_DEFAULT || audit == OCC_MODE_DEFAULT || audit < mode)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("audit level \"%s\" of relation \"%s\" is not stricter than its mode \"%s\"",
+					occ_mode_name(audit), relname, occ_mode_name(mode)),
+			 errdetail("An audit level reports the writes that a stricter mode than the table's would refuse."),
+			 audit_given ?
+			 errhint("Choose a stricter audit level, or NULL to follow occ.default_audit.") :
+			 errhint("Call occ.set_mode(), which sets the mode and the audit level together.")));
+}
+
+/*
  * Refuse to enable a table whose own triggers certainly advance the version
  * column (a C trigger given the column, as contrib's moddatetime is): two
  * mechanisms would bump it twice, or fight over it.  Warn about triggers
@@ -474,7 +520,10 @@ check_stream_columns(Relation rel, const OccTableSettings *settings,
 
 /*
  * occ.enable(tbl regclass, version_column name, kind text, mode text,
- *			  exclude name[], stream_column name)
+ *			  exclude name[], stream_column name, audit text)
+ *
+ * On a table that is enabled already, a mode or audit level given replaces
+ * the table's, and one left out (NULL) keeps it.
  */
 Datum
 occ_enable(PG_FUNCTION_ARGS)
@@ -482,6 +531,7 @@ occ_enable(PG_FUNCTION_ARGS)
 	OccTableSettings settings;
 	char	   *kind_name;
 	bool		mode_given;
+	bool		audit_given;
 	Relation	rel;
 	OccTableInfo	info;
 	AttrNumber	attnum = InvalidAttrNumber;
@@ -506,6 +556,8 @@ occ_enable(PG_FUNCTION_ARGS)
 				 errhint("Valid kinds are %s.", occ_kind_names())));
 	settings.mode = mode_argument(fcinfo, 3);
 	mode_given = !PG_ARGISNULL(3);
+	settings.audit = audit_argument(fcinfo, 6);
+	audit_given = !PG_ARGISNULL(6);
 	settings.nexclude = 0;
 	settings.exclude = NULL;
 	settings.stream_column = PG_ARGISNULL(5) ? NULL :
@@ -546,6 +598,13 @@ occ_enable(PG_FUNCTION_ARGS)
 				 errhint("Leave out argument \"%s\".", "exclude")));
 
 	rel = open_table_for_alter(fcinfo, PG_GETARG_OID(0), &info);
+	if (info.enabled)
+		require_stricter_audit(info.name,
+							   mode_given ? settings.mode : info.settings.mode,
+							   audit_given ? settings.audit : info.settings.audit,
+							   audit_given);
+	else
+		require_stricter_audit(info.name, settings.mode, settings.audit, true);
 	if (settings.kind->is_content && !PG_ARGISNULL(4))
 		settings.nexclude = exclude_argument(fcinfo, 4, rel, &settings.exclude);
 	if (settings.kind->is_content && !info.enabled)
@@ -575,11 +634,15 @@ occ_enable(PG_FUNCTION_ARGS)
 		/* Already enabled: never stack a second trigger. */
 		refuse_other_settings(&info, &settings);
 
-		if (mode_given && info.settings.mode != settings.mode)
+		if ((mode_given && info.settings.mode != settings.mode) ||
+			(audit_given && info.settings.audit != settings.audit))
 		{
 			if (info.trigger_is_clone)
 				refuse_clone(&info);
-			info.settings.mode = settings.mode;
+			if (mode_given)
+				info.settings.mode = settings.mode;
+			if (audit_given)
+				info.settings.audit = settings.audit;
 			occ_replace_trigger(occ_schema_name(fcinfo), &info, &info.settings);
 		}
 
@@ -682,20 +745,28 @@ occ_disable(PG_FUNCTION_ARGS)
 }
 
 /*
- * occ.set_mode(tbl regclass, mode text)
+ * occ.set_mode(tbl regclass, mode text, audit text)
+ *
+ * Sets both: an audit level left out (NULL) makes the table follow
+ * occ.default_audit, so that a table audited as strict can be switched to
+ * strict with occ.set_mode(tbl, 'strict').
  */
 Datum
 occ_set_mode(PG_FUNCTION_ARGS)
 {
 	OccTableInfo	info;
 	OccMode		mode;
+	OccMode		audit;
 
 	mode = mode_argument(fcinfo, 1);
+	audit = audit_argument(fcinfo, 2);
 	lookup_enabled_table(fcinfo, &info);
+	require_stricter_audit(info.name, mode, audit, true);
 
-	if (info.settings.mode != mode)
+	if (info.settings.mode != mode || info.settings.audit != audit)
 	{
 		info.settings.mode = mode;
+		info.settings.audit = audit;
 		occ_replace_trigger(occ_schema_name(fcinfo), &info, &info.settings);
 	}
 	PG_RETURN_VOID();

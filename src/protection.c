@@ -28,6 +28,10 @@
  *		occ.check_version('format=1', 'column=version', 'kind=integer',
  *						  'mode=default')
  *
+ * An audit level ('audit=strict' or 'audit=lax') is written only when the
+ * table has one of its own, so that the triggers of tables that follow
+ * occ.default_audit read as they did before audit levels existed.
+ *
  * "format" comes first and says how to read the rest; every other argument
  * is key=value, each key at most once, and a key this version of occ does
  * not know makes the trigger invalid (a newer occ's trigger is refused, not
@@ -134,12 +138,14 @@ bool
 occ_decode_trigger_args(int nargs, char **args, OccTableSettings *settings)
 {
 	bool		have_mode = false;
+	bool		have_audit = false;
 	int			i;
 	int			j;
 
 	settings->version_column = NULL;
 	settings->kind = NULL;
 	settings->mode = OCC_MODE_DEFAULT;
+	settings->audit = OCC_MODE_DEFAULT;
 	settings->nexclude = 0;
 	settings->exclude = NULL;
 	settings->stream_column = NULL;
@@ -175,6 +181,15 @@ occ_decode_trigger_args(int nargs, char **args, OccTableSettings *settings)
 				return false;
 			have_mode = true;
 		}
+		else if (keylen == strlen("audit") && strncmp(args[i], "audit", keylen) == 0)
+		{
+			/* only a level of its own is written: see the file header */
+			if (have_audit || !occ_mode_from_name(value, &settings->audit) ||
+				settings->audit == OCC_MODE_DEFAULT ||
+				settings->audit == OCC_MODE_NONE)
+				return false;
+			have_audit = true;
+		}
 		else if (keylen == strlen("stream") && strncmp(args[i], "stream", keylen) == 0)
 		{
 			if (settings->stream_column != NULL || value[0] == '\0')
@@ -197,6 +212,10 @@ occ_decode_trigger_args(int nargs, char **args, OccTableSettings *settings)
 	}
 
 	if (settings->kind == NULL || !have_mode)
+		return false;
+	/* an audit level is stricter than the table's own mode (enable.c) */
+	if (settings->audit != OCC_MODE_DEFAULT && settings->mode != OCC_MODE_DEFAULT &&
+		settings->audit >= settings->mode)
 		return false;
 	/* a column for the kinds that keep their version in one, else none */
 	if (settings->kind->is_content)
@@ -224,6 +243,9 @@ occ_encode_trigger_args(const OccTableSettings *settings)
 	appendStringInfo(&buf, ", %s, %s",
 					 quote_literal_cstr(psprintf("kind=%s", settings->kind->name)),
 					 quote_literal_cstr(psprintf("mode=%s", occ_mode_name(settings->mode))));
+	if (settings->audit != OCC_MODE_DEFAULT)
+		appendStringInfo(&buf, ", %s",
+						 quote_literal_cstr(psprintf("audit=%s", occ_mode_name(settings->audit))));
 	if (settings->stream_column != NULL)
 		appendStringInfo(&buf, ", %s",
 						 quote_literal_cstr(psprintf("stream=%s", settings->stream_column)));
@@ -671,6 +693,7 @@ build_entry(OccProtectedTable *table, Relation rel, Trigger *trigger)
 
 	table->valid = false;
 	table->tgoid = trigger->tgoid;
+	table->origin_relid = occ_trigger_origin_relid(rel, trigger);
 	if (table->content != NULL)
 		pfree(table->content);
 	table->content = NULL;
@@ -682,7 +705,7 @@ build_entry(OccProtectedTable *table, Relation rel, Trigger *trigger)
 
 	if (settings.kind->is_content)
 	{
-		table->content = occ_content_plan(rel, occ_trigger_origin_relid(rel, trigger),
+		table->content = occ_content_plan(rel, table->origin_relid,
 										  settings.nexclude, settings.exclude,
 										  protected_tables_context);
 		table->settings = settings;
@@ -710,7 +733,7 @@ build_entry(OccProtectedTable *table, Relation rel, Trigger *trigger)
 	occ_check_version_column(rel, table->attnum, settings.kind, OCC_COLUMN_IN_USE);
 
 	if (settings.kind->appends)
-		table->stream = occ_stream_table(rel, occ_trigger_origin_relid(rel, trigger),
+		table->stream = occ_stream_table(rel, table->origin_relid,
 										 settings.stream_column, table->attnum,
 										 protected_tables_context);
 
@@ -850,13 +873,17 @@ excluded_columns(const OccTableSettings *settings)
 /*
  * occ.protected_tables() RETURNS SETOF (table_name regclass, schema_name
  * name, version_column name, kind text, mode text, effective_mode text,
- * excluded_columns name[], stream_column name)
+ * audit text, effective_audit text, excluded_columns name[],
+ * stream_column name)
  *
  * One row per table that an occ trigger protects: not a partition's clone
  * (its partitioned table is listed), well formed, enabled for ordinary
  * sessions, with arguments occ can read.  A content kind has no version
  * column (NULL) and a list of excluded columns, maybe empty; the other
  * kinds have no such list (NULL).  A stream kind has a stream column.
+ * The audit level is NULL for a table that follows occ.default_audit; the
+ * effective one is the level the table is audited at now, NULL where that
+ * is not stricter than its effective mode (nothing is audited).
  */
 Datum
 occ_protected_tables(PG_FUNCTION_ARGS)
@@ -898,9 +925,12 @@ occ_protected_tables(PG_FUNCTION_ARGS)
 		Datum		attr;
 		int			nattr;
 		char	  **args;
-		Datum		values[8];
-		bool		nulls[8] = {false, false, false, false, false, false, false, false};
+		Datum		values[10];
+		bool		nulls[10] = {false, false, false, false, false,
+		false, false, false, false, false};
 		char	   *nspname;
+		OccMode		effective_mode;
+		OccMode		effective_audit;
 
 		if (form->tgfoid != check_version || OidIsValid(form->tgparentid) ||
 			(form->tgenabled != TRIGGER_FIRES_ON_ORIGIN &&
@@ -934,17 +964,27 @@ occ_protected_tables(PG_FUNCTION_ARGS)
 			nulls[4] = true;
 		else
 			values[4] = CStringGetTextDatum(occ_mode_name(settings.mode));
-		values[5] = CStringGetTextDatum(occ_mode_name(settings.mode == OCC_MODE_DEFAULT ?
-													  occ_effective_default_mode() :
-													  settings.mode));
-		if (settings.kind->is_content)
-			values[6] = excluded_columns(&settings);
-		else
+		effective_mode = settings.mode == OCC_MODE_DEFAULT ?
+			occ_effective_default_mode() : settings.mode;
+		values[5] = CStringGetTextDatum(occ_mode_name(effective_mode));
+		if (settings.audit == OCC_MODE_DEFAULT)
 			nulls[6] = true;
-		if (settings.stream_column != NULL)
-			values[7] = NameGetDatum(clipped_name(settings.stream_column));
+		else
+			values[6] = CStringGetTextDatum(occ_mode_name(settings.audit));
+		effective_audit = settings.audit == OCC_MODE_DEFAULT ?
+			occ_effective_default_audit() : settings.audit;
+		if (effective_audit < effective_mode)
+			values[7] = CStringGetTextDatum(occ_mode_name(effective_audit));
 		else
 			nulls[7] = true;
+		if (settings.kind->is_content)
+			values[8] = excluded_columns(&settings);
+		else
+			nulls[8] = true;
+		if (settings.stream_column != NULL)
+			values[9] = NameGetDatum(clipped_name(settings.stream_column));
+		else
+			nulls[9] = true;
 		tuplestore_putvalues(tupstore, tupdesc, values, nulls);
 	}
 	systable_endscan(scan);

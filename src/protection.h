@@ -37,6 +37,8 @@ typedef struct OccTableSettings
 	const char *version_column; /* NULL for a content kind */
 	const OccKindOps *kind;
 	OccMode		mode;			/* OCC_MODE_DEFAULT: follow occ.default_mode */
+	OccMode		audit;			/* strict, lax, or OCC_MODE_DEFAULT: follow
+								 * occ.default_audit */
 	int			nexclude;		/* a content kind's columns that do not count */
 	char	  **exclude;
 	const char *stream_column;	/* a stream kind's stream, else NULL */
@@ -69,6 +71,8 @@ typedef struct OccProtectedTable
 	Oid			relid;			/* hash key */
 	bool		valid;			/* cleared when the table's relcache entry is */
 	Oid			tgoid;			/* the trigger it was decoded from */
+	Oid			origin_relid;	/* the table that was enabled: relid, or
+								 * the partitioned table it belongs to */
 	OccTableSettings settings;	/* version_column points into column_name;
 								 * exclude is not kept */
 	NameData	column_name;

@@ -6,7 +6,10 @@
  * A report is built first (occ_build_*_report) and then emitted: raised as
  * the error that refuses a write, or, for a write that a laxer mode lets
  * through, emitted at a lower level with the same message, DETAIL, HINT
- * and fields.
+ * and fields.  A write is let through when the trigger checks it at an
+ * audit level stricter than its table's mode (occ_row_refuses): then the
+ * report goes to audit.c, and its DETAIL or HINT says that the write went
+ * ahead, and why.
  *
  * A stale write is reported the way PostgreSQL reports a unique violation:
  * the message names the relation, the DETAIL shows the row's key only if
@@ -30,6 +33,7 @@
 #include "utils/relcache.h"
 #include "utils/rls.h"
 
+#include "audit.h"
 #include "errcodes.h"
 #include "report.h"
 #include "settings.h"
@@ -150,6 +154,64 @@ stale_detail(const char *key, bool show_versions, OccStatedBy stated_by,
 }
 
 /*
+ * The DETAIL of a stale append: the stream and the versions, each shown
+ * only to a user who may read them.
+ */
+static int
+stream_stale_detail(const OccReport *report)
+{
+	const char *stream = report->stream != NULL ?
+		psprintf("Stream %s", report->stream) : "The stream";
+	const char *by;
+
+	if (!report->show_versions)
+	{
+		if (report->stream != NULL)
+			return errdetail("Stream %s does not have the version the append expected.",
+							 report->stream);
+		return errdetail("The stream does not have the version the append expected.");
+	}
+	switch (report->stated_by)
+	{
+		case OCC_STATED_BY_SETTING:
+			by = psprintf("occ.if_match is %s", quote_literal_cstr(report->expected));
+			break;
+		case OCC_STATED_BY_EXPECTED:
+			by = psprintf("argument \"expected\" is %s",
+						  quote_literal_cstr(report->expected));
+			break;
+		default:
+			by = psprintf("an event was given version %s", report->expected);
+			break;
+	}
+	return errdetail_internal("%s has version %s, but %s.", stream, report->current, by);
+}
+
+/*
+ * The HINT of a stale write: retry it, or, for a write that went ahead,
+ * why it did.
+ */
+static int
+stale_hint(const OccReport *report)
+{
+	const char *relname = RelationGetRelationName(report->rel);
+
+	if (report->audited)
+	{
+		if (report->is_append)
+			return errhint("The append went ahead: relation \"%s\" is in %s mode, audited as %s. Read the stream again and append with its current version.",
+						   relname, occ_mode_name(report->mode),
+						   occ_mode_name(report->audit));
+		return errhint("The write went ahead: relation \"%s\" is in %s mode, audited as %s. Read the row again and state its current version when you write it.",
+					   relname, occ_mode_name(report->mode),
+					   occ_mode_name(report->audit));
+	}
+	if (report->is_append)
+		return errhint("Read the stream again and append with its current version.");
+	return errhint("Read the row again and retry the write with its current version.");
+}
+
+/*
  * Build the report of a stale write: the version stated for it is not the
  * row's current one.  "current" and "expected" are printed versions;
  * "expected" is the value assigned in the UPDATE, or the raw occ.if_match
@@ -197,9 +259,12 @@ occ_build_missing_report(OccReport *report, Relation rel,
 	report->where_unseen = where_unseen;
 }
 
-/* The SQLSTATE of a report, in the session's error style. */
-static int
-report_sqlstate(const OccReport *report)
+/*
+ * The SQLSTATE of a report, in the session's error style: for a write that
+ * was let through, the one it would have been refused with.
+ */
+int
+occ_report_sqlstate(const OccReport *report)
 {
 	bool		http = occ_error_style == OCC_ERROR_STYLE_HTTP;
 
@@ -213,6 +278,26 @@ missing_detail(const OccReport *report)
 {
 	const char *relname = RelationGetRelationName(report->rel);
 
+	if (report->audited)
+	{
+		const char *what = report->is_append ? "an append" : "a write";
+		const char *mode = occ_mode_name(report->mode);
+		const char *audit = occ_mode_name(report->audit);
+
+		if (report->by_trigger)
+			return errdetail("Relation \"%s\" is in %s mode, audited as %s: %s mode would refuse %s that states no version, and %s mode let it through. A statement run by a trigger wrote the row; occ.if_match applies only to the rows of the statement the client sent.",
+							 relname, mode, audit, audit, what, mode);
+		return errdetail("Relation \"%s\" is in %s mode, audited as %s: %s mode would refuse %s that states no version, and %s mode let it through.",
+						 relname, mode, audit, audit, what, mode);
+	}
+	if (report->is_append)
+	{
+		if (report->by_trigger)
+			return errdetail("Relation \"%s\" is in strict mode, and a statement run by a trigger appended the event; occ.if_match applies only to the statement the client sent.",
+							 relname);
+		return errdetail("Relation \"%s\" is in strict mode: every append must state the version of the stream it expects.",
+						 relname);
+	}
 	if (report->by_trigger)
 		return errdetail("Relation \"%s\" is in strict mode, and a statement run by a trigger wrote the row; occ.if_match applies only to the rows of the statement the client sent.",
 						 relname);
@@ -225,6 +310,12 @@ missing_hint(const OccReport *report)
 {
 	const char *column;
 
+	if (report->is_append)
+	{
+		if (report->by_trigger)
+			return errhint("Give the events their versions, or append through occ.append().");
+		return errhint("Set occ.if_match to the stream's version (0 for a new stream, * for any existing one), give the events their versions, or append through occ.append().");
+	}
 	if (report->version_attnum == InvalidAttrNumber)
 	{
 		/* a content hash: only occ.if_match and the wrappers state it */
@@ -265,17 +356,24 @@ occ_emit_report(const OccReport *report, int elevel)
 
 	if (report->refusal == OCC_REFUSAL_STALE)
 		ereport(elevel,
-				(errcode(report_sqlstate(report)),
+				(errcode(occ_report_sqlstate(report)),
+				 report->is_append ?
+				 errmsg("version conflict on append to relation \"%s\"", relname) :
 				 report->is_delete ?
 				 errmsg("version conflict on delete from relation \"%s\"", relname) :
 				 errmsg("version conflict on update of relation \"%s\"", relname),
+				 report->is_append ?
+				 stream_stale_detail(report) :
 				 stale_detail(report->key, report->show_versions, report->stated_by,
 							  report->current, report->expected),
-				 errhint("Read the row again and retry the write with its current version."),
+				 stale_hint(report),
 				 report_fields(report)));
 	else
 		ereport(elevel,
-				(errcode(report_sqlstate(report)),
+				(errcode(occ_report_sqlstate(report)),
+				 report->is_append ?
+				 errmsg("append to relation \"%s\" does not state the version it expects",
+						relname) :
 				 report->is_delete ?
 				 errmsg("delete from relation \"%s\" does not state the version it expects",
 						relname) :
@@ -286,7 +384,23 @@ occ_emit_report(const OccReport *report, int elevel)
 				 report_fields(report)));
 }
 
-/* Raise 40V01 (or PT412). */
+/*
+ * Raise the report if the row's mode refuses the write; else the row is
+ * checked at a stricter audit level, and the write is reported and goes
+ * ahead.
+ */
+static void
+raise_or_audit(OccReport *report)
+{
+	if (occ_row_refuses(report->refusal))
+	{
+		occ_emit_report(report, ERROR);
+		pg_unreachable();
+	}
+	occ_audit_report(report);
+}
+
+/* Raise 40V01 (or PT412), or report and return. */
 void
 occ_report_stale(Relation rel, HeapTuple oldtuple, AttrNumber version_attnum,
 				 bool is_delete, OccStatedBy stated_by,
@@ -296,11 +410,10 @@ occ_report_stale(Relation rel, HeapTuple oldtuple, AttrNumber version_attnum,
 
 	occ_build_stale_report(&report, rel, oldtuple, version_attnum, is_delete,
 						   stated_by, current, expected);
-	occ_emit_report(&report, ERROR);
-	pg_unreachable();
+	raise_or_audit(&report);
 }
 
-/* Raise 23V01 (or PT428). */
+/* Raise 23V01 (or PT428), or report and return. */
 void
 occ_report_missing(Relation rel, AttrNumber version_attnum, bool is_delete,
 				   bool by_trigger, bool where_unseen)
@@ -309,16 +422,16 @@ occ_report_missing(Relation rel, AttrNumber version_attnum, bool is_delete,
 
 	occ_build_missing_report(&report, rel, version_attnum, is_delete, by_trigger,
 							 where_unseen);
-	occ_emit_report(&report, ERROR);
-	pg_unreachable();
+	raise_or_audit(&report);
 }
 
 /*
  * Raise 40V01 (or PT412) for an append to a stream whose version is not
- * the one expected.  "stream" is the stream's value printed, quoted;
- * "expected" the raw occ.if_match or expected argument, or for an event
- * given its version that version, which does not follow the stream's.  The stream and
- * the versions are each shown only to a user who may read them.
+ * the one expected, or report and return.  "stream" is the stream's value
+ * printed, quoted; "expected" the raw occ.if_match or expected argument,
+ * or for an event given its version that version, which does not follow
+ * the stream's.  The stream and the versions are each shown only to a user
+ * who may read them.
  */
 void
 occ_report_stream_stale(Relation rel, AttrNumber version_attnum,
@@ -326,66 +439,37 @@ occ_report_stream_stale(Relation rel, AttrNumber version_attnum,
 						int64 current, const char *expected,
 						OccStatedBy stated_by)
 {
-	bool		http = occ_error_style == OCC_ERROR_STYLE_HTTP;
-	const char *relname = RelationGetRelationName(rel);
-	const char *shown = user_may_see_column(rel, stream_attnum) ? stream : NULL;
-	bool		show_versions = user_may_see_column(rel, version_attnum);
-	char	   *detail;
+	OccReport	report;
 
-	if (!show_versions)
-		detail = shown != NULL ?
-			psprintf("Stream %s does not have the version the append expected.", shown) :
-			pstrdup("The stream does not have the version the append expected.");
-	else
-	{
-		const char *by;
-
-		switch (stated_by)
-		{
-			case OCC_STATED_BY_SETTING:
-				by = psprintf("occ.if_match is %s", quote_literal_cstr(expected));
-				break;
-			case OCC_STATED_BY_EXPECTED:
-				by = psprintf("argument \"expected\" is %s", quote_literal_cstr(expected));
-				break;
-			default:
-				by = psprintf("an event was given version %s", expected);
-				break;
-		}
-		detail = psprintf("%s has version " INT64_FORMAT ", but %s.",
-						  shown != NULL ? psprintf("Stream %s", shown) : "The stream",
-						  current, by);
-	}
-	ereport(ERROR,
-			(errcode(http ? ERRCODE_OCC_HTTP_PRECONDITION_FAILED : ERRCODE_OCC_STALE_VERSION),
-			 errmsg("version conflict on append to relation \"%s\"", relname),
-			 errdetail_internal("%s", detail),
-			 errhint("Read the stream again and append with its current version."),
-			 errtablecol(rel, version_attnum)));
-	pg_unreachable();
+	memset(&report, 0, sizeof(OccReport));
+	report.refusal = OCC_REFUSAL_STALE;
+	report.rel = rel;
+	report.version_attnum = version_attnum;
+	report.is_append = true;
+	report.stated_by = stated_by;
+	report.stream = user_may_see_column(rel, stream_attnum) ? pstrdup(stream) : NULL;
+	report.show_versions = user_may_see_column(rel, version_attnum);
+	report.current = psprintf(INT64_FORMAT, current);
+	report.expected = pstrdup(expected);
+	raise_or_audit(&report);
 }
 
-/* Raise 23V01 (or PT428): an append to a strict stream table stated nothing. */
+/*
+ * Raise 23V01 (or PT428): an append to a strict stream table stated
+ * nothing; or report and return.
+ */
 void
 occ_report_stream_missing(Relation rel, AttrNumber version_attnum, bool by_trigger)
 {
-	bool		http = occ_error_style == OCC_ERROR_STYLE_HTTP;
-	const char *relname = RelationGetRelationName(rel);
+	OccReport	report;
 
-	ereport(ERROR,
-			(errcode(http ? ERRCODE_OCC_HTTP_PRECONDITION_REQUIRED : ERRCODE_OCC_VERSION_REQUIRED),
-			 errmsg("append to relation \"%s\" does not state the version it expects",
-					relname),
-			 by_trigger ?
-			 errdetail("Relation \"%s\" is in strict mode, and a statement run by a trigger appended the event; occ.if_match applies only to the statement the client sent.",
-					   relname) :
-			 errdetail("Relation \"%s\" is in strict mode: every append must state the version of the stream it expects.",
-					   relname),
-			 by_trigger ?
-			 errhint("Give the events their versions, or append through occ.append().") :
-			 errhint("Set occ.if_match to the stream's version (0 for a new stream, * for any existing one), give the events their versions, or append through occ.append()."),
-			 errtablecol(rel, version_attnum)));
-	pg_unreachable();
+	memset(&report, 0, sizeof(OccReport));
+	report.refusal = OCC_REFUSAL_MISSING;
+	report.rel = rel;
+	report.version_attnum = version_attnum;
+	report.is_append = true;
+	report.by_trigger = by_trigger;
+	raise_or_audit(&report);
 }
 
 /*

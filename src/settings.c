@@ -23,6 +23,16 @@
  * needs nothing: it does not replace the configured value, and is refused
  * on its own when the library loads.
  *
+ * occ.default_audit is the audit level of every table whose own audit
+ * level is "default" (see audit.c).  Lowering it would let a user silence
+ * the reports a DBA asked for, so it is privileged exactly like
+ * occ.default_mode, and restored the same way: everything said above of
+ * occ.default_mode holds for both (privileged_settings).
+ *
+ * occ.audit_client_messages only decides whether the session's own client
+ * gets audit reports as warnings: the server log gets them regardless, so
+ * anyone may set it, per role or database included.
+ *
  * occ.error_style only changes which SQLSTATEs report the same refusals,
  * so anyone may set it; PostgREST deployments set it to "http".
  *
@@ -58,8 +68,20 @@
 #include "settings.h"
 
 #define DEFAULT_MODE_NAME	"occ.default_mode"
+#define DEFAULT_AUDIT_NAME	"occ.default_audit"
+
+/*
+ * The privileged settings, which a client's startup packet must not
+ * replace (see the file header).
+ */
+static const char *const privileged_settings[] = {
+	DEFAULT_MODE_NAME,
+	DEFAULT_AUDIT_NAME
+};
 
 int			occ_default_mode = OCC_MODE_LAX;
+int			occ_default_audit = OCC_MODE_NONE;
+bool		occ_audit_client_messages = true;
 int			occ_error_style = OCC_ERROR_STYLE_SQLSTATE;
 char	   *occ_if_match = NULL;
 
@@ -87,37 +109,62 @@ assign_if_match(const char *newval, void *extra)
 	occ_if_match_generation++;
 }
 
-/* Set when the configured occ.default_mode must be read again. */
+/* Set when the configured privileged settings must be read again. */
 bool		occ_default_mode_to_restore = false;
+
+/* Is this the name of one of the privileged settings? */
+static bool
+is_privileged_setting(const char *name)
+{
+	int			i;
+
+	for (i = 0; i < (int) lengthof(privileged_settings); i++)
+		if (pg_strcasecmp(name, privileged_settings[i]) == 0)
+			return true;
+	return false;
+}
 
 /*
  * Did a value from the client's startup packet replace the configured
- * value of the occ.default_mode placeholder?  Startup packet values are the
- * only ones that become a placeholder's reset value with a higher priority
- * than the configured ones.
+ * value of the placeholder of a privileged setting?  Startup packet values
+ * are the only ones that become a placeholder's reset value with a higher
+ * priority than the configured ones.
  */
 static bool
-startup_packet_replaced_default_mode(void)
+startup_packet_replaced(const char *name)
 {
 	struct config_generic *placeholder = NULL;
 
 #if PG_VERSION_NUM >= 160000
-	placeholder = find_option(DEFAULT_MODE_NAME, false, true, DEBUG1);
+	placeholder = find_option(name, false, true, DEBUG1);
 #else
 	struct config_generic **variables = get_guc_variables();
 	int			n = GetNumConfigOptions();
 	int			i;
 
 	for (i = 0; i < n; i++)
-		if (pg_strcasecmp(variables[i]->name, DEFAULT_MODE_NAME) == 0)
+		if (pg_strcasecmp(variables[i]->name, name) == 0)
 			placeholder = variables[i];
 #endif
 	return placeholder != NULL && placeholder->reset_source == PGC_S_CLIENT;
 }
 
+/* Did the startup packet replace any privileged setting? */
+static bool
+startup_packet_replaced_privileged(void)
+{
+	int			i;
+
+	for (i = 0; i < (int) lengthof(privileged_settings); i++)
+		if (startup_packet_replaced(privileged_settings[i]))
+			return true;
+	return false;
+}
+
 /*
- * Apply the last occ.default_mode found in the configuration files, in the
- * order the postmaster reads them, as the postmaster applies it.
+ * Apply the last value of each privileged setting found in the
+ * configuration files, in the order the postmaster reads them, as the
+ * postmaster applies it.
  */
 static void
 restore_from_configuration_files(void)
@@ -125,7 +172,7 @@ restore_from_configuration_files(void)
 	ConfigVariable *head = NULL;
 	ConfigVariable *tail = NULL;
 	ConfigVariable *item;
-	const char *value = NULL;
+	int			i;
 
 	if (ConfigFileName == NULL ||
 		!ParseConfigFile(ConfigFileName, true, NULL, 0, 0, DEBUG2, &head, &tail) ||
@@ -134,17 +181,23 @@ restore_from_configuration_files(void)
 		FreeConfigVariables(head);
 		return;
 	}
-	for (item = head; item != NULL; item = item->next)
-		if (pg_strcasecmp(item->name, DEFAULT_MODE_NAME) == 0)
-			value = item->value;
-	if (value != NULL)
-		(void) set_config_option(DEFAULT_MODE_NAME, value, PGC_SIGHUP, PGC_S_FILE,
-								 GUC_ACTION_SET, true, WARNING, false);
+	for (i = 0; i < (int) lengthof(privileged_settings); i++)
+	{
+		const char *value = NULL;
+
+		for (item = head; item != NULL; item = item->next)
+			if (pg_strcasecmp(item->name, privileged_settings[i]) == 0)
+				value = item->value;
+		if (value != NULL)
+			(void) set_config_option(privileged_settings[i], value, PGC_SIGHUP,
+									 PGC_S_FILE, GUC_ACTION_SET, true, WARNING,
+									 false);
+	}
 	FreeConfigVariables(head);
 }
 
 /*
- * Apply occ.default_mode from one pg_db_role_setting entry, as
+ * Apply the privileged settings from one pg_db_role_setting entry, as
  * ApplySetting applies all of its settings at session start.
  */
 static void
@@ -181,8 +234,8 @@ restore_from_db_role_setting(Relation relsetting, Snapshot snapshot,
 			char	   *value;
 
 			ParseLongOption(TextDatumGetCString(items[i]), &name, &value);
-			if (value != NULL && pg_strcasecmp(name, DEFAULT_MODE_NAME) == 0)
-				(void) set_config_option(DEFAULT_MODE_NAME, value, PGC_SUSET, source,
+			if (value != NULL && is_privileged_setting(name))
+				(void) set_config_option(name, value, PGC_SUSET, source,
 										 GUC_ACTION_SET, true, WARNING, false);
 		}
 	}
@@ -190,7 +243,7 @@ restore_from_db_role_setting(Relation relsetting, Snapshot snapshot,
 }
 
 /*
- * Read the configured occ.default_mode again (see the file header).  Each
+ * Read the configured privileged settings again (see the file header).  Each
  * value is applied at its own priority, so the one that wins is the one
  * that would have won had the client not named the setting; a value the
  * client was allowed to set still wins over all of them.
@@ -227,7 +280,7 @@ occ_restore_configured_default_mode(void)
 void
 occ_define_settings(void)
 {
-	occ_default_mode_to_restore = startup_packet_replaced_default_mode();
+	occ_default_mode_to_restore = startup_packet_replaced_privileged();
 
 	DefineCustomEnumVariable(DEFAULT_MODE_NAME,
 							 "Sets the check mode of tables that have no mode of their own.",
@@ -258,6 +311,27 @@ occ_define_settings(void)
 							 &occ_error_style,
 							 OCC_ERROR_STYLE_SQLSTATE,
 							 error_style_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomEnumVariable(DEFAULT_AUDIT_NAME,
+							 "Sets the audit level of tables that have no audit level of their own.",
+							 "A table is audited at this level where it is stricter than the "
+							 "table's mode: the writes that it would refuse are let through "
+							 "and reported.",
+							 &occ_default_audit,
+							 OCC_MODE_NONE,
+							 default_mode_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("occ.audit_client_messages",
+							 "Sends audit reports to the client as warnings.",
+							 "The server log gets each report whatever this says.",
+							 &occ_audit_client_messages,
+							 true,
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);

@@ -8,7 +8,11 @@
 #ifndef OCC_SETTINGS_H
 #define OCC_SETTINGS_H
 
-/* How strictly writes to a table are checked. */
+/*
+ * How strictly writes to a table are checked.  Also a table's audit level:
+ * the mode whose refusals are reported rather than raised.  Stricter modes
+ * come first, so that "a is stricter than b" is a < b.
+ */
 typedef enum OccMode
 {
 	OCC_MODE_STRICT,			/* every write must state a version */
@@ -25,6 +29,8 @@ typedef enum OccErrorStyle
 } OccErrorStyle;
 
 extern int	occ_default_mode;
+extern int	occ_default_audit;
+extern bool occ_audit_client_messages;
 extern int	occ_error_style;
 extern char *occ_if_match;
 extern uint64 occ_if_match_generation;
@@ -48,6 +54,18 @@ occ_effective_default_mode(void)
 	if (unlikely(occ_default_mode_to_restore))
 		occ_restore_configured_default_mode();
 	return (OccMode) occ_default_mode;
+}
+
+/*
+ * The audit level of tables that have none of their own (an OccMode; none
+ * audits nothing).  Inline, like occ_effective_default_mode.
+ */
+static inline OccMode
+occ_effective_default_audit(void)
+{
+	if (unlikely(occ_default_mode_to_restore))
+		occ_restore_configured_default_mode();
+	return (OccMode) occ_default_audit;
 }
 
 #endif							/* OCC_SETTINGS_H */

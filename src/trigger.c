@@ -39,12 +39,24 @@
  * compares it; only occ.if_match and the wrappers state it, and nothing
  * advances.
  *
+ * A table with an audit level stricter than its mode (audit.c) is checked
+ * as that level's mode would check it; report.c raises only what the
+ * table's own mode refuses (occ_row_mode) and reports the rest, and the
+ * write goes ahead as the table's mode lets it.
+ *
  * Whose rows are held to what (see row_writer()): occ.if_match applies to
  * the rows of the statement the client sent; statements run by triggers
  * are held to the strict requirement but not to the client's occ.if_match;
  * foreign-key actions to neither.  The rows of an occ.update or occ.delete
  * statement are checked against the version the wrapper states, wherever
  * it is called from.  Every row advances.
+ *
+ * Every decision is counted for occ.table_stats (stats.h), against the
+ * table that was enabled, before a refusal is raised: in lax and strict
+ * mode each write checked (not a foreign-key action's, not the DELETE half
+ * of a row movement; for the stream kind, the events a statement appends
+ * to one stream), whether it stated its version, and each refusal.  Mode
+ * none counts nothing.
  *
  * The trigger runs no SQL.  The table's decoded settings and the version
  * column's number and type come from protection.c's cache; occ.if_match,
@@ -74,6 +86,7 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "audit.h"
 #include "content_hash.h"
 #include "http.h"
 #include "if_match.h"
@@ -82,6 +95,7 @@
 #include "report.h"
 #include "stream.h"
 #include "settings.h"
+#include "stats.h"
 #include "trigger.h"
 #include "where_clause.h"
 #include "wrappers.h"
@@ -235,25 +249,57 @@ where_stated(OccStatementState *state, FunctionCallInfo fcinfo, Relation rel)
 }
 
 /*
- * Refuse a write to a strict table that states its version in no way: not
- * in the SET list, not through occ.if_match, not in the WHERE clause (a
- * content kind's only in occ.if_match).
+ * Count a refusal that the row's own mode raises (stats.h); one that only
+ * a stricter audit level makes is counted as audited, by audit.c.
+ */
+static inline void
+count_refusal(const OccProtectedTable *table, OccRefusal refusal)
+{
+	if (occ_row_refuses(refusal))
+		occ_stats_count(table->origin_relid,
+						refusal == OCC_REFUSAL_STALE ?
+						OCC_STATS_REFUSED_STALE : OCC_STATS_REFUSED_MISSING);
+}
+
+/* Count a checked write that stated its version (stats.h). */
+static inline void
+count_stated(const OccProtectedTable *table)
+{
+	occ_stats_count(table->origin_relid, OCC_STATS_CHECKED);
+	occ_stats_count(table->origin_relid, OCC_STATS_STATED);
+}
+
+/*
+ * A write that states its version neither in the SET list nor through
+ * occ.if_match: it states it in its WHERE clause (a content kind's never)
+ * or not at all.  Counted either way; strict mode refuses it if it states
+ * nothing (raised if that is the table's mode, reported if it is only its
+ * audit level).
  */
 static void
-require_where_clause(OccStatementState *state, FunctionCallInfo fcinfo,
-					 Relation rel, bool is_delete, bool by_trigger)
+check_where_clause(OccStatementState *state, FunctionCallInfo fcinfo,
+				   OccMode mode, Relation rel, bool is_delete, bool by_trigger)
 {
-	OccWhereClause where;
+	const OccProtectedTable *table = state->table;
+	OccWhereClause where = OCC_WHERE_SILENT;
 
 	/* a content hash is in no column that a WHERE clause could require */
-	if (state->table->settings.kind->is_content)
-		occ_report_missing(rel, InvalidAttrNumber, is_delete, by_trigger, false);
+	if (!table->settings.kind->is_content)
+		where = where_stated(state, fcinfo, rel);
 
-	where = where_stated(state, fcinfo, rel);
-
-	if (where != OCC_WHERE_STATES)
-		occ_report_missing(rel, state->table->attnum, is_delete, by_trigger,
+	if (where == OCC_WHERE_STATES)
+	{
+		count_stated(table);
+		return;
+	}
+	occ_stats_count(table->origin_relid, OCC_STATS_CHECKED);
+	occ_stats_count(table->origin_relid, OCC_STATS_NOT_STATED);
+	if (mode == OCC_MODE_STRICT)
+	{
+		count_refusal(table, OCC_REFUSAL_MISSING);
+		occ_report_missing(rel, table->attnum, is_delete, by_trigger,
 						   where == OCC_WHERE_UNSEEN);
+	}
 }
 
 /*
@@ -375,33 +421,31 @@ checked_for_wrapper(const OccProtectedTable *table, OccMode mode, Relation rel,
 	switch (parsed.form)
 	{
 		case OCC_IF_MATCH_UNSET:
+			occ_stats_count(table->origin_relid, OCC_STATS_CHECKED);
+			occ_stats_count(table->origin_relid, OCC_STATS_NOT_STATED);
 			if (mode == OCC_MODE_STRICT)
+			{
+				count_refusal(table, OCC_REFUSAL_MISSING);
 				occ_report_missing(rel, table->attnum, is_delete, false, false);
+			}
 			break;
 		case OCC_IF_MATCH_ANY:
+			count_stated(table);
 			break;
 		case OCC_IF_MATCH_VALUES:
+			count_stated(table);
 			foreach(lc, parsed.values)
 				if (kind->equal(stated_version(table, lfirst(lc), ws->if_match,
 											   OCC_STATED_BY_ARGUMENT),
 								current_version(current)))
 					return true;
+			count_refusal(table, OCC_REFUSAL_STALE);
 			occ_report_stale(rel, oldtuple, table->attnum, is_delete,
 							 OCC_STATED_BY_ARGUMENT,
 							 kind->print(current_version(current), table->column.typid),
 							 ws->if_match);
 	}
 	return true;
-}
-
-/*
- * The common case, decided without a call: occ.if_match is empty, and the
- * table does not require a stated version.
- */
-static inline bool
-nothing_stated_or_required(OccMode mode)
-{
-	return occ_if_match[0] == '\0' && mode != OCC_MODE_STRICT;
 }
 
 /*
@@ -419,8 +463,9 @@ column_assigned(const Bitmapset *updatedcols, int member)
 
 /*
  * Check a write that did not state its version in the SET list against
- * occ.if_match, and a write to a strict table that states it nowhere else
- * against its WHERE clause.  "current" is the row's version.
+ * occ.if_match, and a write that states it nowhere else against its WHERE
+ * clause (check_where_clause).  "current" is the row's version.  Every
+ * write but a foreign-key action's is counted, in lax mode too.
  */
 static void
 check_if_match(OccStatementState *state, FunctionCallInfo fcinfo,
@@ -437,8 +482,7 @@ check_if_match(OccStatementState *state, FunctionCallInfo fcinfo,
 		case ROW_WRITER_FOREIGN_KEY_ACTION:
 			return;
 		case ROW_WRITER_TRIGGER:
-			if (mode == OCC_MODE_STRICT)
-				require_where_clause(state, fcinfo, rel, is_delete, true);
+			check_where_clause(state, fcinfo, mode, rel, is_delete, true);
 			return;
 	}
 
@@ -447,16 +491,18 @@ check_if_match(OccStatementState *state, FunctionCallInfo fcinfo,
 	switch (state->if_match_form)
 	{
 		case OCC_IF_MATCH_UNSET:
-			if (mode == OCC_MODE_STRICT)
-				require_where_clause(state, fcinfo, rel, is_delete, false);
+			check_where_clause(state, fcinfo, mode, rel, is_delete, false);
 			return;
 		case OCC_IF_MATCH_ANY:
+			count_stated(table);
 			return;
 		case OCC_IF_MATCH_VALUES:
+			count_stated(table);
 			for (i = 0; i < state->if_match_nvalues; i++)
 				if (table->settings.kind->equal(state->if_match_values[i],
 												current_version(current)))
 					return;
+			count_refusal(table, OCC_REFUSAL_STALE);
 			occ_report_stale(rel, oldtuple, table->attnum, is_delete,
 							 OCC_STATED_BY_SETTING,
 							 table->settings.kind->print(current_version(current),
@@ -504,16 +550,22 @@ check_assigned(const OccProtectedTable *table, Relation rel,
 	if ((likely(kind->is_counter) ? stated.counter == current.counter :
 		 kind->equal(stated, current)) ||
 		kind->states_current(stated, current))
+	{
+		count_stated(table);
 		return false;
+	}
 	if (kind->proposes(stated, current))
 	{
 		*proposed = stated;
 		return true;
 	}
 
+	count_stated(table);
+	count_refusal(table, OCC_REFUSAL_STALE);
 	occ_report_stale(rel, oldtuple, table->attnum, false, OCC_STATED_IN_UPDATE,
 					 kind->print(current, table->column.typid),
 					 kind->print(stated, table->column.typid));
+	return false;				/* audited: the version advances */
 }
 
 /*
@@ -673,7 +725,7 @@ assigned_next_version(OccStatementState *state, FunctionCallInfo fcinfo,
 
 	if (!proposal)
 		return next_version(table, current);
-	if (!checked && !nothing_stated_or_required(mode))
+	if (!checked)
 	{
 		CurrentVersion known;
 
@@ -746,8 +798,7 @@ check_content_version(OccStatementState *state, FunctionCallInfo fcinfo,
 
 	if (mode != OCC_MODE_NONE &&
 		!(occ_wrapper_statement != NULL &&
-		  checked_for_wrapper(table, mode, rel, oldtuple, &current, is_delete)) &&
-		!nothing_stated_or_required(mode))
+		  checked_for_wrapper(table, mode, rel, oldtuple, &current, is_delete)))
 		check_if_match(state, fcinfo, mode, rel, oldtuple, &current, is_delete);
 
 	if (is_delete)
@@ -839,31 +890,43 @@ check_stream_version(OccStatementState *state, FunctionCallInfo fcinfo,
 
 	if (given >= 0)
 	{
+		count_stated(table);
 		if (given - 1 != current)
+		{
+			count_refusal(table, OCC_REFUSAL_STALE);
 			occ_report_stream_stale(rel, table->attnum, stream->stream_attnum,
 									occ_stream_text(stream, value), current,
 									psprintf(INT64_FORMAT, given),
 									OCC_STATED_IN_INSERT);
+		}
 		return;
 	}
 	switch (form)
 	{
 		case OCC_IF_MATCH_UNSET:
+			occ_stats_count(table->origin_relid, OCC_STATS_CHECKED);
+			occ_stats_count(table->origin_relid, OCC_STATS_NOT_STATED);
 			if (mode == OCC_MODE_STRICT)
+			{
+				count_refusal(table, OCC_REFUSAL_MISSING);
 				occ_report_stream_missing(rel, table->attnum,
 										  row_writer() != ROW_WRITER_CLIENT &&
 										  source == OCC_STATED_BY_SETTING);
+			}
 			return;
 		case OCC_IF_MATCH_ANY:
+			count_stated(table);
 			if (current == 0)
 				break;
 			return;
 		case OCC_IF_MATCH_VALUES:
+			count_stated(table);
 			for (i = 0; i < nvalues; i++)
 				if (values[i] == current)
 					return;
 			break;
 	}
+	count_refusal(table, OCC_REFUSAL_STALE);
 	occ_report_stream_stale(rel, table->attnum, stream->stream_attnum,
 							occ_stream_text(stream, value), current, raw,
 							source);
@@ -957,10 +1020,13 @@ append_event(OccStatementState *state, FunctionCallInfo fcinfo,
 			check_stream_version(state, fcinfo, mode, rel, value, current, given,
 								 others);
 		else if (given >= 0 && given != current + 1)
+		{
+			count_refusal(table, OCC_REFUSAL_STALE);
 			occ_report_stream_stale(rel, table->attnum, stream->stream_attnum,
 									occ_stream_text(stream, value), current,
 									psprintf(INT64_FORMAT, given),
 									OCC_STATED_IN_INSERT);
+		}
 	}
 
 	if (given >= 0)
@@ -1001,6 +1067,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 	OccVersion	current;
 	CurrentVersion known_current;	/* set only where a check needs it */
 	bool		moved_row_valid;
+	OccMode		audit;
 
 	if (unlikely(!CALLED_AS_TRIGGER(fcinfo)) ||
 		unlikely(!fired_as_occ_trigger(trigdata->tg_event)))
@@ -1019,6 +1086,17 @@ occ_check_version(PG_FUNCTION_ARGS)
 	if (mode == OCC_MODE_DEFAULT)
 		mode = occ_effective_default_mode();
 
+	/*
+	 * A stricter audit level checks the row as that mode; report.c raises
+	 * what the row's own mode refuses, and reports the rest (audit.c).
+	 */
+	occ_row_mode = mode;
+	audit = table->settings.audit;
+	if (audit == OCC_MODE_DEFAULT)
+		audit = occ_effective_default_audit();
+	if (unlikely(audit < mode))
+		mode = occ_audit_row(table, audit);
+
 	if (unlikely(table->settings.kind->is_content))
 		return check_content_version(state, fcinfo, trigdata, mode,
 									 moved_row_valid);
@@ -1027,7 +1105,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 		if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 			return append_event(state, fcinfo, trigdata, mode);
 		occ_stream_event_by(fcinfo->flinfo);
-		if (mode != OCC_MODE_NONE)
+		if (occ_row_mode != OCC_MODE_NONE)	/* not audited: no 40V01 or 23V01 */
 			occ_refuse_event_change(rel, TRIGGER_FIRED_BY_DELETE(trigdata->tg_event));
 		/* mode none: events may be changed and removed, and nothing counts */
 		return PointerGetDatum(TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ?
@@ -1057,8 +1135,7 @@ occ_check_version(PG_FUNCTION_ARGS)
 		if (mode != OCC_MODE_NONE &&
 			!(occ_wrapper_statement != NULL &&
 			  checked_for_wrapper(table, mode, rel, oldtuple,
-								  known_version(&known_current, current), true)) &&
-			!nothing_stated_or_required(mode))
+								  known_version(&known_current, current), true)))
 			check_if_match(state, fcinfo, mode, rel, oldtuple,
 						   known_version(&known_current, current), true);
 		return PointerGetDatum(oldtuple);
@@ -1093,9 +1170,14 @@ occ_check_version(PG_FUNCTION_ARGS)
 										 checked, current);
 		else
 		{
-			if (!assigned && !checked && !nothing_stated_or_required(mode))
-				check_if_match(state, fcinfo, mode, rel, oldtuple,
-							   known_version(&known_current, current), false);
+			if (!checked)
+			{
+				if (assigned)	/* the current version, assigned */
+					count_stated(table);
+				else
+					check_if_match(state, fcinfo, mode, rel, oldtuple,
+								   known_version(&known_current, current), false);
+			}
 			next = next_version(table, current);
 		}
 

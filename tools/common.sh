@@ -114,6 +114,15 @@ start_cluster() {
 	exit 1
 }
 
+# restart_cluster OPTIONS...: stop the cluster and start it again on the
+# same socket and port, with OPTIONS ("-c name=value ...") added.
+restart_cluster() {
+	as_cluster_user "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w stop >/dev/null
+	as_cluster_user "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$WORK/server.log" -w \
+		-o "-c listen_addresses='$listen' -k $WORK -p $PGPORT -c fsync=off $*" \
+		start >/dev/null
+}
+
 cleanup() {
 	rc=$?
 	if [ -n "${PGDATA_DIR:-}" ] && [ -f "$PGDATA_DIR/postmaster.pid" ]; then

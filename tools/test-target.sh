@@ -5,9 +5,11 @@
 #
 # Builds occ with warnings as errors (COPT, never the Makefile) against the
 # installation that PG_CONFIG names, installs it, starts a throwaway cluster
-# (tools/common.sh) and runs pg_regress, isolation and TAP as separate steps,
-# then, with WITH_EXAMPLES=yes, the client examples.  Each step is judged by
-# its exit status alone and appended to the file RESULTS as one line,
+# (tools/common.sh) and runs pg_regress, isolation and TAP as separate steps
+# (before PostgreSQL 17 also the tests that need occ preloaded, on the
+# cluster restarted with it), then, with WITH_EXAMPLES=yes, the client
+# examples.  Each step is judged by its exit status alone and appended to
+# the file RESULTS as one line,
 # "NAME STEP ok|FAILED|skipped [reason]"; tools/test.sh runs this script on
 # the host and inside each chroot, and counts those lines.  Exits non-zero if
 # a step failed.
@@ -80,6 +82,11 @@ installcheck() {
 		make -C "$BUILD" PG_CONFIG="$PG_CONFIG" installcheck "$@"
 }
 
+preloaded_installcheck() {
+	restart_cluster -c shared_preload_libraries=occ &&
+		installcheck 'REGRESS=$(REGRESS_PRELOADED)' ISOLATION= TAP_TESTS=
+}
+
 [ "${OCC_SKIP_INSTALL:-}" = yes ] || install_packages
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
 PG_BIN=$($PG_CONFIG --bindir)
@@ -97,6 +104,12 @@ start_cluster
 step regress installcheck ISOLATION= TAP_TESTS=
 step isolation installcheck REGRESS= TAP_TESTS=
 step tap installcheck REGRESS= ISOLATION=
+# Before PostgreSQL 17 the conflict statistics need occ preloaded (the
+# Makefile's REGRESS_PRELOADED): their tests run last, on the cluster
+# restarted so; from 17 on they are part of the regress step.
+if [ "${PG_MAJOR:-15}" -lt 17 ]; then
+	step regress_preloaded preloaded_installcheck
+fi
 if [ -n "${WITH_EXAMPLES:-}" ]; then
 	step examples sh "$BUILD/examples/run.sh"
 fi
