@@ -3,6 +3,7 @@
 MODULE_big = occ
 OBJS = \
 	src/append.o \
+	src/citus.o \
 	src/content_hash.o \
 	src/ddl.o \
 	src/enable.o \

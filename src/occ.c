@@ -15,6 +15,7 @@
 
 #include "fmgr.h"
 
+#include "citus.h"
 #include "settings.h"
 #include "where_clause.h"
 
@@ -27,4 +28,5 @@ _PG_init(void)
 {
 	occ_define_settings();
 	occ_where_clause_init();
+	occ_citus_init();
 }

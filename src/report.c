@@ -30,6 +30,7 @@
 #include "utils/relcache.h"
 #include "utils/rls.h"
 
+#include "citus.h"
 #include "errcodes.h"
 #include "report.h"
 #include "settings.h"
@@ -197,6 +198,19 @@ occ_build_missing_report(OccReport *report, Relation rel,
 	report->where_unseen = where_unseen;
 }
 
+/*
+ * The relation a report names: on Citus, the distributed, reference or
+ * Citus-local table whose shard rel is, as the client knows it, if this
+ * node's metadata says so (citus.c); otherwise rel itself.
+ */
+static const char *
+report_relation_name(Relation rel)
+{
+	const char *name = occ_citus_table_name(rel);
+
+	return name != NULL ? name : RelationGetRelationName(rel);
+}
+
 /* The SQLSTATE of a report, in the session's error style. */
 static int
 report_sqlstate(const OccReport *report)
@@ -211,7 +225,7 @@ report_sqlstate(const OccReport *report)
 static int
 missing_detail(const OccReport *report)
 {
-	const char *relname = RelationGetRelationName(report->rel);
+	const char *relname = report_relation_name(report->rel);
 
 	if (report->by_trigger)
 		return errdetail("Relation \"%s\" is in strict mode, and a statement run by a trigger wrote the row; occ.if_match applies only to the rows of the statement the client sent.",
@@ -261,7 +275,7 @@ missing_hint(const OccReport *report)
 void
 occ_emit_report(const OccReport *report, int elevel)
 {
-	const char *relname = RelationGetRelationName(report->rel);
+	const char *relname = report_relation_name(report->rel);
 
 	if (report->refusal == OCC_REFUSAL_STALE)
 		ereport(elevel,
@@ -327,7 +341,7 @@ occ_report_stream_stale(Relation rel, AttrNumber version_attnum,
 						OccStatedBy stated_by)
 {
 	bool		http = occ_error_style == OCC_ERROR_STYLE_HTTP;
-	const char *relname = RelationGetRelationName(rel);
+	const char *relname = report_relation_name(rel);
 	const char *shown = user_may_see_column(rel, stream_attnum) ? stream : NULL;
 	bool		show_versions = user_may_see_column(rel, version_attnum);
 	char	   *detail;
@@ -370,7 +384,7 @@ void
 occ_report_stream_missing(Relation rel, AttrNumber version_attnum, bool by_trigger)
 {
 	bool		http = occ_error_style == OCC_ERROR_STYLE_HTTP;
-	const char *relname = RelationGetRelationName(rel);
+	const char *relname = report_relation_name(rel);
 
 	ereport(ERROR,
 			(errcode(http ? ERRCODE_OCC_HTTP_PRECONDITION_REQUIRED : ERRCODE_OCC_VERSION_REQUIRED),
