@@ -162,6 +162,29 @@ occ_citus_refuse_replicated_clock(Oid relid, const char *relname,
 }
 
 /*
+ * Refuse occ.update or occ.delete ("function") on a Citus table: they hand
+ * the version they are given to the trigger in this backend's memory, and
+ * the trigger runs on the shard, in another backend, often on another
+ * node, where it would find no version stated.
+ */
+void
+occ_citus_refuse_wrapper(Oid relid, const char *relname, const char *function)
+{
+	char		partmethod;
+	char		repmodel;
+
+	if (!occ_citus_installed() || !occ_citus_table(relid, &partmethod, &repmodel))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("%s() cannot check versions on relation \"%s\"",
+					function, relname),
+			 errdetail("\"%s\" is a Citus table: its rows are written in shards, where the version given to %s() is not seen.",
+					   relname, function),
+			 errhint("State the version in the statement: assign it in the SET list of an UPDATE, or require it in the WHERE clause.")));
+}
+
+/*
  * Before occ runs its DDL (on its trigger, or the version column): with
  * Citus, turn on citus.enable_unsafe_triggers at a new GUC nest level, so
  * that Citus accepts DDL on the triggers of its tables and copies it to
