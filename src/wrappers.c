@@ -75,6 +75,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
+#include "citus.h"
 #include "protection.h"
 #include "trigger.h"
 #include "wrappers.h"
@@ -800,6 +801,8 @@ write_one_row(FunctionCallInfo fcinfo, bool is_delete)
 				 errmsg("relation \"%s\" is not enabled for occ", info.name),
 				 errhint("Call occ.enable() first.")));
 	occ_check_trigger_fires(&info);
+	/* on Citus the trigger runs where the given version is not seen */
+	occ_citus_refuse_wrapper(relid, info.name, is_delete ? "occ.delete" : "occ.update");
 	/* a content hash is in no column: InvalidAttrNumber */
 	version_attnum = info.settings.version_column == NULL ? InvalidAttrNumber :
 		get_attnum(relid, info.settings.version_column);
