@@ -46,6 +46,7 @@
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
@@ -55,6 +56,7 @@
 #include "commands/trigger.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "parser/parse_relation.h"
 #include "parser/parsetree.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
@@ -65,6 +67,7 @@
 
 #include "citus.h"
 #include "settings.h"
+#include "wrappers.h"
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
@@ -162,26 +165,33 @@ occ_citus_refuse_replicated_clock(Oid relid, const char *relname,
 }
 
 /*
- * Refuse occ.update or occ.delete ("function") on a Citus table: they hand
- * the version they are given to the trigger in this backend's memory, and
- * the trigger runs on the shard, in another backend, often on another
- * node, where it would find no version stated.
+ * Is relid a Citus table, which occ.update or occ.delete ("function") must
+ * write by stating the version in its statement (see wrappers.c)?  The
+ * version a wrapper is given is handed to the trigger in this backend's
+ * memory, and the trigger runs on the shard, in another backend, often on
+ * another node, where it would find no version stated; so on a Citus table
+ * the wrapper requires the version in the statement's WHERE clause, which
+ * the shard's trigger sees.  A content hash is in no column and cannot be
+ * required there: refuse the call.
  */
-void
-occ_citus_refuse_wrapper(Oid relid, const char *relname, const char *function)
+bool
+occ_citus_wrapper_table(Oid relid, const char *relname, const char *function,
+						bool has_version_column)
 {
 	char		partmethod;
 	char		repmodel;
 
 	if (!occ_citus_installed() || !occ_citus_table(relid, &partmethod, &repmodel))
-		return;
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("%s() cannot check versions on relation \"%s\"",
-					function, relname),
-			 errdetail("\"%s\" is a Citus table: its rows are written in shards, where the version given to %s() is not seen.",
-					   relname, function),
-			 errhint("State the version in the statement: assign it in the SET list of an UPDATE, or require it in the WHERE clause.")));
+		return false;
+	if (!has_version_column)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s() cannot check versions on relation \"%s\"",
+						function, relname),
+				 errdetail("\"%s\" is a Citus table whose versions are hashes of its content: its rows are written in shards, where the version given to %s() is not seen, and a content hash is in no column that the statement could require.",
+						   relname, function),
+				 errhint("Write the row with an UPDATE or DELETE that states the hash you read, setting occ.if_match with SET LOCAL inside a transaction block while citus.propagate_set_commands is \"local\".")));
+	return true;
 }
 
 /*
@@ -266,7 +276,6 @@ occ_citus_check_statement(PlannedStmt *stmt)
 {
 	Oid			occ_extension;
 	ListCell   *lc;
-	Index		rti = 0;
 
 	if (occ_if_match == NULL || occ_if_match[0] == '\0' ||
 		propagated_generation == occ_if_match_generation)
@@ -286,8 +295,11 @@ occ_citus_check_statement(PlannedStmt *stmt)
 		char		partmethod;
 		char		repmodel;
 
-		rti++;
 		if (rte->rtekind != RTE_RELATION)
+			continue;
+		/* a wrapper's statement states its own version (wrappers.c) */
+		if (occ_wrapper_statement != NULL &&
+			occ_wrapper_statement->relid == rte->relid)
 			continue;
 #if PG_VERSION_NUM >= 160000
 		if (rte->perminfoindex == 0)
@@ -400,7 +412,7 @@ occ_citus_table_name(Relation rel)
 	relid_att = get_attnum(catalog, "logicalrelid");
 	if (shardid_att == InvalidAttrNumber || relid_att == InvalidAttrNumber)
 		return NULL;
-	shardid = strtoi64(p, NULL, 10);
+	shardid = (int64) strtoll(p, NULL, 10);
 
 	shards = table_open(catalog, AccessShareLock);
 	ScanKeyInit(&key, shardid_att, BTEqualStrategyNumber, F_INT8EQ,

@@ -16,8 +16,9 @@ extern bool occ_citus_table(Oid relid, char *partmethod, char *repmodel);
 extern void occ_citus_refuse_replicated_clock(Oid relid, const char *relname,
 											  const char *kind_name,
 											  bool uses_clock);
-extern void occ_citus_refuse_wrapper(Oid relid, const char *relname,
-									 const char *function);
+extern bool occ_citus_wrapper_table(Oid relid, const char *relname,
+									const char *function,
+									bool has_version_column);
 extern int	occ_citus_allow_triggers(void);
 extern void occ_citus_end_allow_triggers(int nestlevel);
 extern void occ_citus_check_statement(PlannedStmt *stmt);
