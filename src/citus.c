@@ -77,6 +77,9 @@ static ProcessUtility_hook_type prev_ProcessUtility = NULL;
  */
 static uint64 propagated_generation = 0;
 
+/* occ's DDL stays on this node (occ_citus_local_ddl) */
+static bool local_ddl = false;
+
 /* Does the current database have the extension citus? */
 bool
 occ_citus_installed(void)
@@ -213,7 +216,30 @@ occ_citus_allow_triggers(void)
 	(void) set_config_option("citus.enable_unsafe_triggers", "on",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
+	if (local_ddl)
+		(void) set_config_option("citus.enable_ddl_propagation", "off",
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
 	return nestlevel;
+}
+
+/*
+ * While "local" is true, occ's DDL is not sent on to the other nodes: the
+ * DDL guard's rebuild of a trigger after RENAME COLUMN (ddl.c).  Citus
+ * runs an ALTER TABLE on the coordinator first and sends it to the workers
+ * afterwards, so a rebuilt trigger sent on at once would reach the shards
+ * before the rename and name a column they do not have yet.  Instead the
+ * coordinator rebuilds only its own trigger, and the DDL guard on each
+ * worker follows the rename for its shards when the rename reaches them.
+ * Returns the previous state.
+ */
+bool
+occ_citus_local_ddl(bool local)
+{
+	bool		previous = local_ddl;
+
+	local_ddl = local;
+	return previous;
 }
 
 /* Undo occ_citus_allow_triggers. */

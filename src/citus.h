@@ -21,6 +21,7 @@ extern bool occ_citus_wrapper_table(Oid relid, const char *relname,
 									bool has_version_column);
 extern int	occ_citus_allow_triggers(void);
 extern void occ_citus_end_allow_triggers(int nestlevel);
+extern bool occ_citus_local_ddl(bool local);
 extern void occ_citus_check_statement(PlannedStmt *stmt);
 extern const char *occ_citus_table_name(Relation rel);
 extern void occ_citus_init(void);
