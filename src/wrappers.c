@@ -24,6 +24,12 @@
  * refuses to write where the table's occ trigger would not fire (disabled,
  * or not firing in the session's session_replication_role).
  *
+ * On a Citus table the trigger runs on the shard, in another backend, where
+ * occ_wrapper_statement is not seen: there the statement requires the
+ * version in its WHERE clause instead, which the shard's trigger takes as
+ * stated, and a write that finds no row is told apart by reading the row
+ * again (see write_citus_row).
+ *
  * The statement is ordinary SQL run through SPI with the caller's
  * privileges (row-level security and column privileges apply).  Names are
  * quoted, values are parameters converted by their column type's input
