@@ -14,10 +14,10 @@
 # and one set with SET LOCAL under citus.propagate_set_commands = 'local'
 # is checked on the shards; timestamp versions on tables whose rows have
 # several copies are refused; a stale write's error names the distributed
-# table; occ.update and occ.delete work with Citus's default settings;
-# renaming the version column is followed on every node; 4 concurrent
-# read-modify-write writers of one row lose no update.  What still differs
-# on Citus is asserted as it is, and named KNOWN.
+# table; occ.update, occ.delete and the PostgREST bridge work with Citus's
+# default settings; renaming the version column is followed on every node;
+# 4 concurrent read-modify-write writers of one row lose no update.  What
+# still differs on Citus is asserted as it is, and named KNOWN.
 
 use strict;
 use warnings;
@@ -361,15 +361,37 @@ SELECT occ.update('hashed', '{"id": 1}', '*', '{"v": 2}');
 }), qr/^0A000: occ.update\(\) cannot check versions on relation "hashed"$/,
 	'occ.update on a Citus table with content-hash versions: refused (no column to require)');
 
-# row "PostgREST bridge": its set_config() does not reach the shards; the
-# write is refused instead of passing unchecked
+# row "PostgREST bridge": with Citus, occ.postgrest_pre_request() makes
+# its settings with SET LOCAL under citus.propagate_set_commands = 'local'
+# (for the request's transaction), so they reach the shards
+my $bridge = q{
+BEGIN;
+SELECT set_config('request.headers', '{"if-match": "\"%s\""}', true);
+SELECT occ.postgrest_pre_request();
+UPDATE %s SET balance = 9 WHERE id = %d;
+SELECT 'headers:' || coalesce(current_setting('response.headers', true), '');
+COMMIT;
+};
+is(run($coord, sprintf($bridge, '1', 'accounts', 3)), 'ok',
+	'PostgREST bridge with the current version, Citus defaults');
+is($coord->safe_psql('postgres', 'SELECT balance || \'/\' || version FROM accounts WHERE id = 3'),
+	'9/2', 'the bridge wrote the row');
+like(run($coord, sprintf($bridge, '1', 'accounts', 3)),
+	qr/^PT412: version conflict on update of relation "accounts"$/,
+	'PostgREST bridge with a stale version: PT412 from the shard');
 like(run($coord, q{
 BEGIN;
-SELECT set_config('request.headers', '{"if-match": "\"1\""}', true);
+SELECT set_config('request.headers', '{}', true);
 SELECT occ.postgrest_pre_request();
-UPDATE accounts SET balance = 9 WHERE id = 3;
+UPDATE strict_accounts SET balance = 9 WHERE id = 5;
 COMMIT;
-}), qr/^0A000/, 'PostgREST bridge: refused, not unchecked');
+}), qr/^PT428: update of relation "strict_accounts" does not state the version it expects$/,
+	'PostgREST bridge without If-Match on a strict table: PT428 from the shard');
+($ret, $stdout, $stderr) = $coord->psql('postgres', sprintf($bridge, '2', 'accounts', 3));
+unlike($stdout, qr/ETag/, "KNOWN: the ETag header is set in the shard's session and does not come back");
+like($coord->safe_psql('postgres',
+	'BEGIN; SELECT occ.postgrest_pre_request(); COMMIT; SHOW citus.propagate_set_commands'),
+	qr/none$/, "the bridge changed citus.propagate_set_commands for the request's transaction only");
 
 # ---------------------------------------------------------------- concurrent writers
 
@@ -394,13 +416,17 @@ my %ways = (
 	  qq{SELECT 1 FROM occ.update('counter', '{"id": 1}', :'version', jsonb_build_object('n', :n + 1)) AS done;\n},
 	"SET LOCAL occ.if_match, citus.propagate_set_commands = 'local'" =>
 	  "BEGIN;\nSET LOCAL occ.if_match = :'version';\nUPDATE counter SET n = :n + 1 WHERE id = 1;\n",
+	'PostgREST bridge' =>
+	  "BEGIN;\nSELECT set_config('request.headers', json_build_object('if-match', :'version')::text, true);\n"
+	  . "SELECT occ.postgrest_pre_request();\nUPDATE counter SET n = :n + 1 WHERE id = 1;\n",
 );
 for my $way (sort keys %ways)
 {
 	my $start = $coord->safe_psql('postgres', 'SELECT n FROM counter WHERE id = 1');
-	my $local = $way =~ /SET LOCAL/;
+	my $local = $way =~ /SET LOCAL|PostgREST/;
+	my $stale_code = $way =~ /PostgREST/ ? 'PT412' : '40V01';
 	my $script = "\\set VERBOSITY sqlstate\n\\pset tuples_only on\n\\o /dev/null\n";
-	$script .= "SET citus.propagate_set_commands = 'local';\n" if $local;
+	$script .= "SET citus.propagate_set_commands = 'local';\n" if $way =~ /SET LOCAL/;
 	# between the read and the write, a think time that lets the others in
 	$script .= "SELECT n, version FROM counter WHERE id = 1 \\gset\n"
 	  . "SELECT pg_sleep(random() * 0.004);\n"
@@ -431,11 +457,11 @@ for my $way (sort keys %ways)
 	}
 	my $all = join('', @out);
 	my $done = () = $all =~ /^DONE$/mg;
-	my $stale = () = $all =~ /^FAILED 40V01$/mg;
-	my $other = () = $all =~ /^FAILED (?!40V01)/mg;
+	my $stale = () = $all =~ /^FAILED $stale_code$/mg;
+	my $other = () = $all =~ /^FAILED (?!$stale_code)/mg;
 	my $end = $coord->safe_psql('postgres', 'SELECT n FROM counter WHERE id = 1');
-	note "$way: $done written, $stale stale (40V01), $other other errors; counter $start -> $end";
-	is($other, 0, "$way: no error but 40V01") or diag(join('', @err));
+	note "$way: $done written, $stale stale ($stale_code), $other other errors; counter $start -> $end";
+	is($other, 0, "$way: no error but $stale_code") or diag(join('', @err));
 	ok($done > 0 && $stale > 0, "$way: concurrent writers both wrote and collided");
 	is($end - $start, $done, "$way: 0 lost updates under $writers concurrent writers");
 }
