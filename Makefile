@@ -4,6 +4,7 @@ MODULE_big = occ
 OBJS = \
 	src/append.o \
 	src/audit.o \
+	src/citus.o \
 	src/content_hash.o \
 	src/ddl.o \
 	src/enable.o \

@@ -202,7 +202,11 @@ COMMENT ON FUNCTION occ.stream_version(pg_catalog.regclass, pg_catalog.text) IS
 
 -- PostgREST's pre-request function (db-pre-request): the request's
 -- If-Match header becomes occ.if_match, and errors take HTTP statuses
--- (PT412, PT428), for this transaction only.
+-- (PT412, PT428), for this transaction only.  With Citus, the settings
+-- are made with SET LOCAL while citus.propagate_set_commands is 'local'
+-- (for this transaction), which Citus sends on to the sessions on the
+-- other nodes where the shards' triggers run; set_config() would stay on
+-- this node.
 CREATE FUNCTION occ.postgrest_pre_request()
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -212,6 +216,14 @@ DECLARE
     if_match text := NULLIF(pg_catalog.current_setting('request.headers', true), '')::pg_catalog.json
                      OPERATOR(pg_catalog.->>) 'if-match';
 BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
+        SET LOCAL citus.propagate_set_commands = 'local';
+        SET LOCAL occ.error_style = 'http';
+        IF if_match IS NOT NULL THEN
+            EXECUTE pg_catalog.format('SET LOCAL occ.if_match = %L', if_match);
+        END IF;
+        RETURN;
+    END IF;
     PERFORM pg_catalog.set_config('occ.error_style', 'http', true);
     IF if_match IS NOT NULL THEN
         PERFORM pg_catalog.set_config('occ.if_match', if_match, true);

@@ -75,6 +75,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
+#include "citus.h"
 #include "ddl.h"
 #include "protection.h"
 #include "stream.h"
@@ -519,6 +520,28 @@ refuse_second_occ_trigger(Relation rel, Oid trigger_function,
 }
 
 /*
+ * Re-create a table's trigger to follow a rename, on this node only: on
+ * Citus each node's DDL guard follows the rename for its own tables and
+ * shards when the rename reaches it (see occ_citus_local_ddl).
+ */
+static void
+follow_rename(const char *schema, OccTableInfo *info,
+			  const OccTableSettings *settings)
+{
+	bool		previous = occ_citus_local_ddl(true);
+
+	PG_TRY();
+	{
+		occ_replace_trigger(schema, info, settings);
+	}
+	PG_FINALLY();
+	{
+		occ_citus_local_ddl(previous);
+	}
+	PG_END_TRY();
+}
+
+/*
  * Keep a content kind's excluded columns those the user named: follow a
  * renamed one, and forget a dropped one (a column added later under its
  * name counts; see guard_dropped_columns for one added back by the same
@@ -564,7 +587,7 @@ follow_excluded_columns(const char *schema, OccTableInfo *info,
 				 errhint("Call occ.disable() first.")));
 	relation_close(rel, NoLock);
 	if (changed)
-		occ_replace_trigger(schema, info, &settings);
+		follow_rename(schema, info, &settings);
 }
 
 /*
@@ -620,7 +643,7 @@ guard_altered_table(const char *schema, Oid relid,
 					settings.version_column = new_name;
 				else
 					settings.stream_column = new_name;
-				occ_replace_trigger(schema, &info, &settings);
+				follow_rename(schema, &info, &settings);
 				continue;
 			}
 			check_version_column(rel, &info.settings);

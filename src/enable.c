@@ -40,6 +40,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
+#include "citus.h"
 #include "ddl.h"
 #include "kind.h"
 #include "protection.h"
@@ -625,8 +626,15 @@ occ_enable(PG_FUNCTION_ARGS)
 		refuse_other_writers(rel, settings.version_column);
 	}
 	if (!info.enabled)
+	{
 		refuse_protected_partitions(rel, occ_schema_name(fcinfo),
 									settings.version_column);
+		/* copies of a row on other nodes would each use their own clock */
+		occ_citus_refuse_replicated_clock(RelationGetRelid(rel),
+										  RelationGetRelationName(rel),
+										  settings.kind->name,
+										  strcmp(settings.kind->name, "timestamp") == 0);
+	}
 	relation_close(rel, NoLock);
 
 	if (info.enabled)

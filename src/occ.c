@@ -16,6 +16,7 @@
 
 #include "fmgr.h"
 
+#include "citus.h"
 #include "settings.h"
 #include "stats.h"
 #include "where_clause.h"
@@ -30,4 +31,5 @@ _PG_init(void)
 	occ_define_settings();
 	occ_where_clause_init();
 	occ_stats_init();
+	occ_citus_init();
 }

@@ -86,6 +86,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
+#include "citus.h"
 #include "protection.h"
 
 PG_FUNCTION_INFO_V1(occ_protected_tables);
@@ -440,10 +441,14 @@ occ_check_version_column(Relation rel, AttrNumber attnum,
 void
 occ_execute_ddl(const char *sql)
 {
+	/* Citus accepts DDL on the triggers of its tables only when told to */
+	int			nestlevel = occ_citus_allow_triggers();
+
 	SPI_connect();
 	if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "SPI_execute failed: %s", sql);
 	SPI_finish();
+	occ_citus_end_allow_triggers(nestlevel);
 }
 
 /*

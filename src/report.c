@@ -34,6 +34,7 @@
 #include "utils/rls.h"
 
 #include "audit.h"
+#include "citus.h"
 #include "errcodes.h"
 #include "report.h"
 #include "settings.h"
@@ -188,13 +189,26 @@ stream_stale_detail(const OccReport *report)
 }
 
 /*
+ * The relation a report names: on Citus, the distributed, reference or
+ * Citus-local table whose shard rel is, as the client knows it, if this
+ * node's metadata says so (citus.c); otherwise rel itself.
+ */
+static const char *
+report_relation_name(Relation rel)
+{
+	const char *name = occ_citus_table_name(rel);
+
+	return name != NULL ? name : RelationGetRelationName(rel);
+}
+
+/*
  * The HINT of a stale write: retry it, or, for a write that went ahead,
  * why it did.
  */
 static int
 stale_hint(const OccReport *report)
 {
-	const char *relname = RelationGetRelationName(report->rel);
+	const char *relname = report_relation_name(report->rel);
 
 	if (report->audited)
 	{
@@ -276,7 +290,7 @@ occ_report_sqlstate(const OccReport *report)
 static int
 missing_detail(const OccReport *report)
 {
-	const char *relname = RelationGetRelationName(report->rel);
+	const char *relname = report_relation_name(report->rel);
 
 	if (report->audited)
 	{
@@ -352,7 +366,7 @@ missing_hint(const OccReport *report)
 void
 occ_emit_report(const OccReport *report, int elevel)
 {
-	const char *relname = RelationGetRelationName(report->rel);
+	const char *relname = report_relation_name(report->rel);
 
 	if (report->refusal == OCC_REFUSAL_STALE)
 		ereport(elevel,

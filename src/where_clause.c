@@ -83,6 +83,7 @@
 #include "utils/rel.h"
 #include "utils/typcache.h"
 
+#include "citus.h"
 #include "where_clause.h"
 
 /* A statement that writes rows, while its executor state exists. */
@@ -123,6 +124,9 @@ occ_executor_start(QueryDesc *queryDesc, int eflags)
 {
 	PlannedStmt *plannedstmt = queryDesc->plannedstmt;
 	RunningStatement *statement;
+
+	/* on Citus, refuse a write whose occ.if_match would not reach a shard */
+	occ_citus_check_statement(plannedstmt);
 
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);

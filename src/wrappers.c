@@ -24,6 +24,12 @@
  * refuses to write where the table's occ trigger would not fire (disabled,
  * or not firing in the session's session_replication_role).
  *
+ * On a Citus table the trigger runs on the shard, in another backend, where
+ * occ_wrapper_statement is not seen: there the statement requires the
+ * version in its WHERE clause instead, which the shard's trigger takes as
+ * stated, and a write that finds no row is told apart by reading the row
+ * again (see write_citus_row).
+ *
  * The statement is ordinary SQL run through SPI with the caller's
  * privileges (row-level security and column privileges apply).  Names are
  * quoted, values are parameters converted by their column type's input
@@ -75,7 +81,11 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
+#include "citus.h"
+#include "if_match.h"
+#include "kind.h"
 #include "protection.h"
+#include "report.h"
 #include "trigger.h"
 #include "wrappers.h"
 
@@ -108,6 +118,7 @@ typedef struct WrapperPlanKey
 {
 	Oid			relid;
 	bool		is_delete;
+	bool		states_version; /* requires the version: on Citus */
 	AttrNumber	version_attnum;
 	uint64		key_columns[WRAPPER_COLUMN_WORDS];
 	uint64		changed_columns[WRAPPER_COLUMN_WORDS];
@@ -422,6 +433,19 @@ prepare_statement(Relation rel, const WrapperPlanKey *shape, List *key,
 	index_close(index, AccessShareLock);
 
 	/*
+	 * On Citus, the version the caller read, required in the WHERE clause,
+	 * where the shard's trigger sees it stated (see write_citus_row).
+	 */
+	if (shape->states_version)
+	{
+		appendStringInfo(&sql, " AND t.%s OPERATOR(pg_catalog.=) $%d",
+						 quote_identifier(NameStr(TupleDescAttr(tupdesc,
+																shape->version_attnum - 1)->attname)),
+						 n + 1);
+		argtypes[n++] = TupleDescAttr(tupdesc, shape->version_attnum - 1)->atttypid;
+	}
+
+	/*
 	 * The columns the caller may read, by name: a whole-row reference would
 	 * need SELECT on every column.  The result is converted to jsonb in C
 	 * (see row_to_jsonb), which also keeps the statement free of functions.
@@ -490,8 +514,9 @@ readable_columns(Relation rel, uint64 *bits)
  * SPI_finish frees.  Any error leaves the kept statements as they were.
  */
 static WrapperPlanEntry *
-statement_plan(Relation rel, bool is_delete, AttrNumber version_attnum,
-			   List *key, List *changes, SPIPlanPtr *plan)
+statement_plan(Relation rel, bool is_delete, bool states_version,
+			   AttrNumber version_attnum, List *key, List *changes,
+			   SPIPlanPtr *plan)
 {
 	WrapperPlanKey hashkey;
 	WrapperPlanEntry *entry;
@@ -515,6 +540,7 @@ statement_plan(Relation rel, bool is_delete, AttrNumber version_attnum,
 	memset(&hashkey, 0, sizeof(hashkey));	/* padding is hashed too */
 	hashkey.relid = RelationGetRelid(rel);
 	hashkey.is_delete = is_delete;
+	hashkey.states_version = states_version;
 	hashkey.version_attnum = version_attnum;
 	column_bits(key, hashkey.key_columns);
 	column_bits(changes, hashkey.changed_columns);
@@ -528,7 +554,7 @@ statement_plan(Relation rel, bool is_delete, AttrNumber version_attnum,
 		return entry;
 	}
 
-	argtypes = palloc(sizeof(Oid) * (list_length(key) + list_length(changes)));
+	argtypes = palloc(sizeof(Oid) * (list_length(key) + list_length(changes) + 1));
 	*plan = prepare_statement(rel, &hashkey, key, changes, argtypes);
 	if (entry != NULL && entry->use_count > 0)
 		return NULL;
@@ -751,6 +777,215 @@ row_to_jsonb(HeapTuple tuple, TupleDesc returned)
 }
 
 /*
+ * Run the statement of a call, requiring the version in its WHERE clause
+ * (the value after the parameters of the changes and the key) if
+ * states_version; the number of rows written, the row written or deleted
+ * in *result, built in caller_cxt.
+ */
+static uint64
+execute_write(Relation rel, bool is_delete, bool states_version,
+			  AttrNumber version_attnum, List *key, List *changes,
+			  Datum *values, const char *nulls, const char *if_match,
+			  Datum *result, MemoryContext caller_cxt)
+{
+	WrapperPlanEntry *entry;
+	SPIPlanPtr	plan;
+	int			ret;
+	uint64		processed;
+
+	entry = statement_plan(rel, is_delete, states_version, version_attnum,
+						   key, changes, &plan);
+	ret = run_statement(rel, entry, plan, values, nulls, if_match);
+	if (ret != SPI_OK_UPDATE_RETURNING && ret != SPI_OK_DELETE_RETURNING &&
+		ret != SPI_OK_UPDATE && ret != SPI_OK_DELETE)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	processed = SPI_processed;
+	if (processed == 1)
+	{
+		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
+
+		/* the statement returns nothing if the caller may read no column */
+		if (SPI_tuptable != NULL && SPI_tuptable->tupdesc->natts > 0)
+			*result = row_to_jsonb(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+		else
+			*result = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
+		MemoryContextSwitchTo(spi_cxt);
+	}
+	return processed;
+}
+
+/*
+ * Read the row of the key again, on Citus after a write that required a
+ * version wrote nothing: its version column, and the other columns the
+ * caller may read (for the key in a report), as a tuple of the table with
+ * nulls for the rest.  NULL if there is no such row.  The version column
+ * needs SELECT, as the WHERE clause that required it did.
+ */
+static HeapTuple
+read_row_again(Relation rel, AttrNumber version_attnum, List *key,
+			   Datum *key_values, const char *key_nulls)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	Relation	index = index_open(unique_index_for(rel, key), AccessShareLock);
+	uint64		readable[WRAPPER_COLUMN_WORDS];
+	AttrNumber *attnums = palloc(sizeof(AttrNumber) * (tupdesc->natts + 1));
+	Oid		   *argtypes = palloc(sizeof(Oid) * list_length(key));
+	Datum	   *row_values = palloc0(sizeof(Datum) * tupdesc->natts);
+	bool	   *row_nulls = palloc(sizeof(bool) * tupdesc->natts);
+	StringInfoData sql;
+	SPIPlanPtr	plan;
+	AttrNumber	attnum;
+	ListCell   *lc;
+	int			ncolumns = 0;
+	int			ret;
+	int			i;
+
+	memset(readable, 0, sizeof(readable));
+	readable_columns(rel, readable);
+	attnums[ncolumns++] = version_attnum;
+	for (attnum = 1; attnum <= tupdesc->natts; attnum++)
+		if (attnum != version_attnum && column_bit(readable, attnum))
+			attnums[ncolumns++] = attnum;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	for (i = 0; i < ncolumns; i++)
+		appendStringInfo(&sql, "%st.%s", i > 0 ? ", " : "",
+						 quote_identifier(NameStr(TupleDescAttr(tupdesc, attnums[i] - 1)->attname)));
+	appendStringInfo(&sql, " FROM %s%s AS t WHERE ",
+					 rel->rd_rel->relkind == RELKIND_RELATION ? "ONLY " : "",
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												RelationGetRelationName(rel)));
+	foreach(lc, key)
+	{
+		NamedValue *nv = lfirst(lc);
+		int			n = foreach_current_index(lc);
+
+		appendStringInfo(&sql, "%st.%s %s $%d", n > 0 ? " AND " : "",
+						 quote_identifier(NameStr(TupleDescAttr(tupdesc, nv->attnum - 1)->attname)),
+						 key_equality_operator(index, nv->attnum), n + 1);
+		argtypes[n] = TupleDescAttr(tupdesc, nv->attnum - 1)->atttypid;
+	}
+	index_close(index, AccessShareLock);
+
+	plan = SPI_prepare(sql.data, list_length(key), argtypes);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+			 sql.data, SPI_result_code_string(SPI_result));
+	ret = SPI_execute_plan(plan, key_values, key_nulls, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		return NULL;
+
+	for (i = 0; i < tupdesc->natts; i++)
+		row_nulls[i] = true;
+	for (i = 0; i < ncolumns; i++)
+		row_values[attnums[i] - 1] = SPI_getbinval(SPI_tuptable->vals[0],
+												   SPI_tuptable->tupdesc, i + 1,
+												   &row_nulls[attnums[i] - 1]);
+	return heap_form_tuple(tupdesc, row_values, row_nulls);
+}
+
+/*
+ * Write the row of a call on a Citus table.  The trigger runs on the shard,
+ * where the if_match handed to it in this backend's memory is not seen:
+ * instead, the statement requires the version in its WHERE clause, which
+ * the shard's trigger sees stated (the WHERE-clause rule).  A stale version
+ * then writes nothing, and the row is read again to tell a stale version
+ * (40V01, as the trigger reports it, but raised here, on the coordinator,
+ * with the error's schema, table and column fields) from a missing row (0
+ * rows, for the caller's error).  A list of entity tags is tried tag by
+ * tag, each an atomic write of its own; "*" states the version read just
+ * before, again if the row changed in between.  An unset if_match states
+ * nothing, and the shard's trigger applies the table's mode.
+ */
+static uint64
+write_citus_row(Relation rel, const OccTableInfo *info, bool is_delete,
+				AttrNumber version_attnum, List *key, List *changes,
+				Datum *values, const char *nulls, const char *if_match,
+				Datum *result, MemoryContext caller_cxt)
+{
+	const OccKindOps *kind = info->settings.kind;
+	Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(rel), version_attnum - 1);
+	int			nparams = list_length(key) + list_length(changes);
+	int			nchanges = list_length(changes);
+	Datum	   *stated_values = palloc(sizeof(Datum) * (nparams + 1));
+	char	   *stated_nulls = palloc(nparams + 1);
+	OccIfMatch	parsed;
+	HeapTuple	row;
+	bool		isnull;
+	ListCell   *lc;
+	uint64		processed;
+
+	occ_parse_if_match(if_match, OCC_STATED_BY_ARGUMENT, &parsed);
+	if (parsed.form == OCC_IF_MATCH_UNSET)
+		return execute_write(rel, is_delete, false, version_attnum, key, changes,
+							 values, nulls, if_match, result, caller_cxt);
+
+	memcpy(stated_values, values, sizeof(Datum) * nparams);
+	memcpy(stated_nulls, nulls, nparams);
+	stated_nulls[nparams] = ' ';
+
+	if (parsed.form == OCC_IF_MATCH_ANY)
+	{
+		for (;;)
+		{
+			CHECK_FOR_INTERRUPTS();
+			row = read_row_again(rel, version_attnum, key, values + nchanges,
+								 nulls + nchanges);
+			if (row == NULL)
+				return 0;
+			stated_values[nparams] = heap_getattr(row, version_attnum,
+												  RelationGetDescr(rel), &isnull);
+			if (isnull)
+				break;			/* no version to state: reported below */
+			processed = execute_write(rel, is_delete, true, version_attnum, key,
+									  changes, stated_values, stated_nulls,
+									  if_match, result, caller_cxt);
+			if (processed > 0)
+				return processed;
+		}
+	}
+
+	foreach(lc, parsed.values)
+	{
+		const char *value = lfirst(lc);
+		OccVersion	version;
+
+		if (!occ_parse_version(value, attr->atttypid, kind, &version))
+			occ_report_bad_if_match(if_match, OCC_STATED_BY_ARGUMENT,
+									psprintf("\"%s\" is not a valid version for column \"%s\" of type %s.",
+											 value, NameStr(attr->attname),
+											 format_type_be(attr->atttypid)));
+		stated_values[nparams] = kind->to_datum(version, attr->atttypid);
+		processed = execute_write(rel, is_delete, true, version_attnum, key,
+								  changes, stated_values, stated_nulls,
+								  if_match, result, caller_cxt);
+		if (processed > 0)
+			return processed;
+	}
+
+	/* nothing written: the row is gone, or its version is another */
+	row = read_row_again(rel, version_attnum, key, values + nchanges,
+						 nulls + nchanges);
+	if (row == NULL)
+		return 0;
+	{
+		Datum		current = heap_getattr(row, version_attnum,
+										   RelationGetDescr(rel), &isnull);
+
+		occ_report_stale(rel, row, version_attnum, is_delete,
+						 OCC_STATED_BY_ARGUMENT,
+						 isnull ? "NULL" :
+						 kind->print(kind->from_datum(current, attr->atttypid),
+									 attr->atttypid),
+						 if_match);
+	}
+	return 0;					/* keep compiler quiet */
+}
+
+/*
  * The common body of occ.update and occ.delete.
  */
 static Datum
@@ -763,11 +998,10 @@ write_one_row(FunctionCallInfo fcinfo, bool is_delete)
 	Jsonb	   *key_json;
 	List	   *key;
 	List	   *changes = NIL;
-	WrapperPlanEntry *entry;
-	SPIPlanPtr	plan;
 	Datum	   *values;
 	char	   *nulls;
-	int			ret;
+	const char *if_match;
+	bool		citus;
 	uint64		processed;
 	AttrNumber	version_attnum;
 	Datum		result = (Datum) 0;
@@ -809,6 +1043,10 @@ write_one_row(FunctionCallInfo fcinfo, bool is_delete)
 				 errmsg("version column \"%s\" of relation \"%s\" does not exist",
 						info.settings.version_column, info.name),
 				 errhint("Call occ.disable() and occ.enable() for the relation again.")));
+	/* on Citus the trigger runs where the given version is not seen */
+	citus = occ_citus_wrapper_table(relid, info.name,
+									is_delete ? "occ.delete" : "occ.update",
+									version_attnum != InvalidAttrNumber);
 
 	key_json = PG_GETARG_JSONB_P(1);
 	key = named_values(rel, key_json, "key");
@@ -848,27 +1086,16 @@ write_one_row(FunctionCallInfo fcinfo, bool is_delete)
 	nulls = palloc(list_length(key) + list_length(changes));
 	statement_parameters(rel, key, changes, values, nulls);
 
+	if_match = PG_ARGISNULL(2) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(2));
 	SPI_connect();
-	entry = statement_plan(rel, is_delete, version_attnum, key, changes, &plan);
-
-	ret = run_statement(rel, entry, plan, values, nulls,
-						PG_ARGISNULL(2) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(2)));
-
-	if (ret != SPI_OK_UPDATE_RETURNING && ret != SPI_OK_DELETE_RETURNING &&
-		ret != SPI_OK_UPDATE && ret != SPI_OK_DELETE)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-	processed = SPI_processed;
-	if (processed == 1)
-	{
-		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
-
-		/* the statement returns nothing if the caller may read no column */
-		if (SPI_tuptable != NULL && SPI_tuptable->tupdesc->natts > 0)
-			result = row_to_jsonb(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
-		else
-			result = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
-		MemoryContextSwitchTo(spi_cxt);
-	}
+	if (citus)
+		processed = write_citus_row(rel, &info, is_delete, version_attnum, key,
+									changes, values, nulls, if_match, &result,
+									caller_cxt);
+	else
+		processed = execute_write(rel, is_delete, false, version_attnum, key,
+								  changes, values, nulls, if_match, &result,
+								  caller_cxt);
 	SPI_finish();
 	MemoryContextSwitchTo(caller_cxt);
 

@@ -1,0 +1,473 @@
+/*-------------------------------------------------------------------------
+ *
+ * citus.c
+ *	  What occ does differently when the database uses Citus.
+ *
+ * occ does not depend on Citus to build or to load: whether Citus is there
+ * is decided at run time, by whether the extension "citus" exists in the
+ * current database, and Citus's catalogs are read by name, through
+ * PostgreSQL's own catalog functions.  Without Citus nothing here changes
+ * what occ does.
+ *
+ * On Citus, a distributed, reference or Citus-local table is an empty
+ * "shell" on the node a client is connected to; its rows live in shards,
+ * ordinary tables named <table>_<shard id>, mostly on other nodes, where
+ * the occ trigger that Citus copied to every shard runs.  Three things
+ * follow:
+ *
+ * - Citus refuses DDL on triggers of its tables unless
+ *	 citus.enable_unsafe_triggers is on, because an arbitrary trigger may
+ *	 run SQL against other shards.  occ's trigger runs none, so occ turns
+ *	 the setting on for its own DDL only, at a GUC nest level that ends with
+ *	 that DDL (occ_citus_allow_triggers).
+ *
+ * - The trigger on a worker sees that worker's settings, not the client's.
+ *	 Citus carries a setting to the workers only when it was set with SET
+ *	 LOCAL inside a transaction block while citus.propagate_set_commands is
+ *	 "local".  A write to a Citus table whose expected version would come
+ *	 from an occ.if_match set any other way is refused before it runs
+ *	 (occ_citus_check_statement), instead of reaching the shard unchecked.
+ *	 The utility hook remembers which value of occ.if_match such a SET
+ *	 LOCAL established (by the setting's generation, which every change,
+ *	 including the restore at the end of a transaction, advances).
+ *
+ * - A stale write's error is raised on the shard: occ names the
+ *	 distributed table instead of the shard when Citus's metadata on that
+ *	 node says which table the shard belongs to (occ_citus_table_name).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_trigger.h"
+#include "commands/extension.h"
+#include "commands/trigger.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "parser/parse_relation.h"
+#include "parser/parsetree.h"
+#include "tcop/utility.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "citus.h"
+#include "settings.h"
+#include "wrappers.h"
+
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+/*
+ * The generation of occ.if_match that a SET LOCAL propagated by Citus
+ * established, or 0 (generations start at 1 once the setting is assigned).
+ */
+static uint64 propagated_generation = 0;
+
+/* occ's DDL stays on this node (occ_citus_local_ddl) */
+static bool local_ddl = false;
+
+/* Does the current database have the extension citus? */
+bool
+occ_citus_installed(void)
+{
+	return OidIsValid(get_extension_oid("citus", true));
+}
+
+/*
+ * Read the row of Citus's catalog pg_dist_partition for relid: whether it
+ * is a Citus table, and if so its distribution method ('h' hash, 'n' none:
+ * reference or Citus-local, 'a' append, 'r' range) and replication model
+ * ('t' a reference table, copied to every node; 'c' shards replicated by
+ * statement, replication factor above 1; 's' one placement per shard).
+ */
+bool
+occ_citus_table(Oid relid, char *partmethod, char *repmodel)
+{
+	Oid			catalog;
+	Relation	rel;
+	TableScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+	AttrNumber	relid_att,
+				method_att,
+				model_att;
+	bool		found = false;
+
+	catalog = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
+	if (!OidIsValid(catalog))
+		return false;
+	relid_att = get_attnum(catalog, "logicalrelid");
+	method_att = get_attnum(catalog, "partmethod");
+	model_att = get_attnum(catalog, "repmodel");
+	if (relid_att == InvalidAttrNumber || method_att == InvalidAttrNumber ||
+		model_att == InvalidAttrNumber)
+		return false;
+
+	rel = table_open(catalog, AccessShareLock);
+	ScanKeyInit(&key, relid_att, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = table_beginscan_catalog(rel, 1, &key);
+	tuple = heap_getnext(scan, ForwardScanDirection);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		d;
+
+		found = true;
+		d = heap_getattr(tuple, method_att, RelationGetDescr(rel), &isnull);
+		*partmethod = isnull ? '\0' : DatumGetChar(d);
+		d = heap_getattr(tuple, model_att, RelationGetDescr(rel), &isnull);
+		*repmodel = isnull ? '\0' : DatumGetChar(d);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * Refuse timestamp versions on a Citus table whose rows have more than one
+ * copy: a reference table (a copy on every node) or shards replicated by
+ * statement (citus.shard_replication_factor above 1).  Each copy runs the
+ * trigger with its own node's clock, so the copies would get different
+ * versions, and no stated version could match them all.
+ */
+void
+occ_citus_refuse_replicated_clock(Oid relid, const char *relname,
+								  const char *kind_name, bool uses_clock)
+{
+	char		partmethod;
+	char		repmodel;
+
+	if (!uses_clock || !occ_citus_installed() ||
+		!occ_citus_table(relid, &partmethod, &repmodel))
+		return;
+	if (repmodel == 't' || repmodel == 'c')
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot use %s versions on relation \"%s\"",
+						kind_name, relname),
+				 errdetail(repmodel == 't' ?
+						   "\"%s\" is a Citus reference table: each node keeps a copy, and each copy would take its version from its own node's clock." :
+						   "The shards of \"%s\" have more than one placement: each placement would take its version from its own node's clock.",
+						   relname),
+				 errhint("Use kind integer (or hash) for this table.")));
+}
+
+/*
+ * Is relid a Citus table, which occ.update or occ.delete ("function") must
+ * write by stating the version in its statement (see wrappers.c)?  The
+ * version a wrapper is given is handed to the trigger in this backend's
+ * memory, and the trigger runs on the shard, in another backend, often on
+ * another node, where it would find no version stated; so on a Citus table
+ * the wrapper requires the version in the statement's WHERE clause, which
+ * the shard's trigger sees.  A content hash is in no column and cannot be
+ * required there: refuse the call.
+ */
+bool
+occ_citus_wrapper_table(Oid relid, const char *relname, const char *function,
+						bool has_version_column)
+{
+	char		partmethod;
+	char		repmodel;
+
+	if (!occ_citus_installed() || !occ_citus_table(relid, &partmethod, &repmodel))
+		return false;
+	if (!has_version_column)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s() cannot check versions on relation \"%s\"",
+						function, relname),
+				 errdetail("\"%s\" is a Citus table whose versions are hashes of its content: its rows are written in shards, where the version given to %s() is not seen, and a content hash is in no column that the statement could require.",
+						   relname, function),
+				 errhint("Write the row with an UPDATE or DELETE that states the hash you read, setting occ.if_match with SET LOCAL inside a transaction block while citus.propagate_set_commands is \"local\".")));
+	return true;
+}
+
+/*
+ * Before occ runs its DDL (on its trigger, or the version column): with
+ * Citus, turn on citus.enable_unsafe_triggers at a new GUC nest level, so
+ * that Citus accepts DDL on the triggers of its tables and copies it to
+ * the shards.  The hazards that setting guards against are those of
+ * triggers that run SQL; occ's runs none.  Returns the nest level to give
+ * to occ_citus_end_allow_triggers, or 0 if nothing was set.
+ */
+int
+occ_citus_allow_triggers(void)
+{
+	int			nestlevel;
+
+	if (!occ_citus_installed())
+		return 0;
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("citus.enable_unsafe_triggers", "on",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	if (local_ddl)
+		(void) set_config_option("citus.enable_ddl_propagation", "off",
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
+	return nestlevel;
+}
+
+/*
+ * While "local" is true, occ's DDL is not sent on to the other nodes: the
+ * DDL guard's rebuild of a trigger after RENAME COLUMN (ddl.c).  Citus
+ * runs an ALTER TABLE on the coordinator first and sends it to the workers
+ * afterwards, so a rebuilt trigger sent on at once would reach the shards
+ * before the rename and name a column they do not have yet.  Instead the
+ * coordinator rebuilds only its own trigger, and the DDL guard on each
+ * worker follows the rename for its shards when the rename reaches them.
+ * Returns the previous state.
+ */
+bool
+occ_citus_local_ddl(bool local)
+{
+	bool		previous = local_ddl;
+
+	local_ddl = local;
+	return previous;
+}
+
+/* Undo occ_citus_allow_triggers. */
+void
+occ_citus_end_allow_triggers(int nestlevel)
+{
+	if (nestlevel > 0)
+		AtEOXact_GUC(true, nestlevel);
+}
+
+/* Is this the trigger function occ.check_version() of extension occ? */
+static bool
+is_occ_trigger_function(Oid funcid, Oid occ_extension)
+{
+	char	   *name = get_func_name(funcid);
+
+	return name != NULL && strcmp(name, "check_version") == 0 &&
+		getExtensionOfObject(ProcedureRelationId, funcid) == occ_extension;
+}
+
+/*
+ * Does the relation have an occ trigger, and does it take occ.if_match for
+ * the commands in "perms" (ACL_UPDATE and ACL_DELETE always; ACL_INSERT
+ * for a stream table, whose trigger fires on INSERT)?
+ */
+static bool
+takes_if_match(Oid relid, AclMode perms, Oid occ_extension)
+{
+	Relation	rel;
+	bool		result = false;
+	int			i;
+
+	rel = relation_open(relid, AccessShareLock);
+	for (i = 0; rel->trigdesc != NULL && i < rel->trigdesc->numtriggers; i++)
+	{
+		Trigger    *trigger = &rel->trigdesc->triggers[i];
+
+		if (!is_occ_trigger_function(trigger->tgfoid, occ_extension))
+			continue;
+		if ((perms & (ACL_UPDATE | ACL_DELETE)) != 0 ||
+			((perms & ACL_INSERT) != 0 && TRIGGER_FOR_INSERT(trigger->tgtype)))
+			result = true;
+		break;
+	}
+	relation_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
+ * Called when a statement starts: refuse a write to a Citus table
+ * protected by occ while occ.if_match holds a value that Citus does not
+ * carry to the nodes where the shards are written (set by SET or
+ * set_config() for the session, or SET LOCAL without
+ * citus.propagate_set_commands = 'local', or outside a transaction
+ * block).  The trigger on those nodes would not see the value, and a
+ * stale write would pass as one that states no version.
+ */
+void
+occ_citus_check_statement(PlannedStmt *stmt)
+{
+	Oid			occ_extension;
+	ListCell   *lc;
+
+	if (occ_if_match == NULL || occ_if_match[0] == '\0' ||
+		propagated_generation == occ_if_match_generation)
+		return;
+	if (stmt->commandType == CMD_SELECT && !stmt->hasModifyingCTE)
+		return;
+	if (!occ_citus_installed())
+		return;
+	occ_extension = get_extension_oid("occ", true);
+	if (!OidIsValid(occ_extension))
+		return;
+
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+		AclMode		perms;
+		char		partmethod;
+		char		repmodel;
+
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		/* a wrapper's statement states its own version (wrappers.c) */
+		if (occ_wrapper_statement != NULL &&
+			occ_wrapper_statement->relid == rte->relid)
+			continue;
+#if PG_VERSION_NUM >= 160000
+		if (rte->perminfoindex == 0)
+			continue;
+		perms = getRTEPermissionInfo(stmt->permInfos, rte)->requiredPerms;
+#else
+		perms = rte->requiredPerms;
+#endif
+		perms &= (ACL_INSERT | ACL_UPDATE | ACL_DELETE);
+		if (perms == 0)
+			continue;
+		if (!occ_citus_table(rte->relid, &partmethod, &repmodel) ||
+			!takes_if_match(rte->relid, perms, occ_extension))
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("occ.if_match does not reach the shards of relation \"%s\"",
+						get_rel_name(rte->relid)),
+				 errdetail("Citus writes the rows of \"%s\" on other nodes, and sends them a setting only when it was set with SET LOCAL inside a transaction block while citus.propagate_set_commands is \"local\".",
+						   get_rel_name(rte->relid)),
+				 errhint("State the version in the statement (in the SET list or the WHERE clause), or use SET LOCAL occ.if_match inside a transaction block with citus.propagate_set_commands = 'local'.")));
+	}
+}
+
+/*
+ * ProcessUtility hook: after a SET LOCAL of occ.if_match that Citus
+ * carried to the other nodes (its own utility hook, which ran first, does
+ * that for SET LOCAL inside a transaction block when
+ * citus.propagate_set_commands is "local"), remember the generation of
+ * the value it set.
+ */
+#if PG_VERSION_NUM >= 140000
+static void
+occ_process_utility(PlannedStmt *pstmt, const char *queryString,
+					bool readOnlyTree, ProcessUtilityContext context,
+					ParamListInfo params, QueryEnvironment *queryEnv,
+					DestReceiver *dest, QueryCompletion *qc)
+#else
+static void
+occ_process_utility(PlannedStmt *pstmt, const char *queryString,
+					ProcessUtilityContext context,
+					ParamListInfo params, QueryEnvironment *queryEnv,
+					DestReceiver *dest, QueryCompletion *qc)
+#endif
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+
+#if PG_VERSION_NUM >= 140000
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+							params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+#else
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, context,
+							params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, context,
+								params, queryEnv, dest, qc);
+#endif
+
+	if (IsA(parsetree, VariableSetStmt))
+	{
+		VariableSetStmt *stmt = (VariableSetStmt *) parsetree;
+		const char *propagate;
+
+		if (stmt->kind != VAR_SET_VALUE || !stmt->is_local ||
+			stmt->name == NULL || strcmp(stmt->name, "occ.if_match") != 0 ||
+			!IsTransactionBlock())
+			return;
+		propagate = GetConfigOption("citus.propagate_set_commands", true, false);
+		if (propagate != NULL && strcmp(propagate, "local") == 0 &&
+			occ_citus_installed())
+			propagated_generation = occ_if_match_generation;
+	}
+}
+
+/*
+ * The name of the Citus table whose shard "rel" is, from this node's copy
+ * of Citus's metadata (pg_dist_shard), or NULL if rel is no shard or the
+ * metadata is not here.  Shards are named <table>_<shard id>, in the
+ * table's schema.
+ */
+const char *
+occ_citus_table_name(Relation rel)
+{
+	const char *relname = RelationGetRelationName(rel);
+	const char *p = relname + strlen(relname);
+	Oid			catalog;
+	AttrNumber	shardid_att,
+				relid_att;
+	Relation	shards;
+	TableScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+	int64		shardid;
+	char	   *result = NULL;
+
+	while (p > relname && isdigit((unsigned char) p[-1]))
+		p--;
+	if (p == relname + strlen(relname) || p - 1 <= relname || p[-1] != '_' ||
+		strlen(p) > 19)
+		return NULL;
+	catalog = get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE);
+	if (!OidIsValid(catalog) || !occ_citus_installed())
+		return NULL;
+	shardid_att = get_attnum(catalog, "shardid");
+	relid_att = get_attnum(catalog, "logicalrelid");
+	if (shardid_att == InvalidAttrNumber || relid_att == InvalidAttrNumber)
+		return NULL;
+	shardid = (int64) strtoll(p, NULL, 10);
+
+	shards = table_open(catalog, AccessShareLock);
+	ScanKeyInit(&key, shardid_att, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(shardid));
+	scan = table_beginscan_catalog(shards, 1, &key);
+	tuple = heap_getnext(scan, ForwardScanDirection);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tuple, relid_att, RelationGetDescr(shards), &isnull);
+		Oid			table = isnull ? InvalidOid : DatumGetObjectId(d);
+		char	   *name = OidIsValid(table) ? get_rel_name(table) : NULL;
+
+		/* the shard's name must be the table's name and the shard id */
+		if (name != NULL &&
+			get_rel_namespace(table) == RelationGetNamespace(rel) &&
+			strlen(name) == (size_t) (p - 1 - relname) &&
+			strncmp(name, relname, p - 1 - relname) == 0)
+			result = name;
+	}
+	table_endscan(scan);
+	table_close(shards, AccessShareLock);
+	return result;
+}
+
+/* Called once from _PG_init. */
+void
+occ_citus_init(void)
+{
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = occ_process_utility;
+}
