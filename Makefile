@@ -54,7 +54,7 @@ REGRESS += where_clause proposals
 # versionless tables (issue 11): the hash kind
 REGRESS += hash_kind hash_content
 # event streams (issue 12): the stream kind
-REGRESS += stream_kind
+REGRESS += stream_kind stream_hint
 # audit level and statistics (issue 13)
 REGRESS += audit
 # Before PostgreSQL 17 the statistics need occ in shared_preload_libraries:
