@@ -119,5 +119,24 @@ SELECT count(*) AS streams, min(n) AS fewest, max(n) AS most,
   FROM (SELECT stream_id, count(*) AS n, max(version) = count(*) AS gapless
           FROM sh_events WHERE stream_id LIKE 's%' GROUP BY stream_id) x;
 
-DROP TABLE sh_events, sh_small;
+-- ==== occ.append keeps its statement: planned again when the table changes ====
+CREATE TABLE sh_plan (stream_id text, version int, type text,
+                      PRIMARY KEY (stream_id, version));
+SELECT occ.enable('sh_plan', kind => 'stream', stream_column => 'stream_id');
+SELECT occ.append('sh_plan', 'p', '0', '[{"type": "A"}]');
+ALTER TABLE sh_plan ADD COLUMN note text DEFAULT 'the default';
+SELECT occ.append('sh_plan', 'p', '1', '[{"type": "B"}]');
+ALTER TABLE sh_plan ALTER COLUMN type TYPE varchar(5);
+SELECT occ.append('sh_plan', 'p', '2', '[{"type": "Longer"}]'); \echo :LAST_ERROR_SQLSTATE
+SELECT occ.append('sh_plan', 'p', '2', '[{"type": "C", "note": "given"}]');
+SELECT version, type, note FROM sh_plan ORDER BY version;
+-- a new table of the same name: the same statement text, another table
+DROP TABLE sh_plan;
+CREATE TABLE sh_plan (stream_id text, version int, type text,
+                      PRIMARY KEY (stream_id, version));
+SELECT occ.enable('sh_plan', kind => 'stream', stream_column => 'stream_id');
+SELECT occ.append('sh_plan', 'p', '0', '[{"type": "A"}]');
+SELECT version, type FROM sh_plan ORDER BY version;
+
+DROP TABLE sh_events, sh_small, sh_plan;
 DROP FUNCTION sh_stream(regclass, text);

@@ -25,12 +25,15 @@
 
 #include "access/relation.h"
 #include "catalog/pg_type_d.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "protection.h"
@@ -197,6 +200,88 @@ stream_version(Relation rel, const OccTableInfo *info, Datum value, Oid argtype,
 }
 
 /*
+ * Kept statements.  An application appends the same few shapes of events
+ * over and over, and preparing occ.append's statement costs more than
+ * running it for a few events; so the statements are kept, one per table,
+ * type of the stream argument and statement text (which names the table
+ * and the events' columns).  plancache.c plans them again when the table
+ * changes.  At most APPEND_MAX_PLANS are kept, and never dropped (a call
+ * running one may call occ.append again, through a trigger): past that, a
+ * statement is prepared for its call and freed after it.
+ */
+#define APPEND_MAX_PLANS	64
+
+typedef struct AppendPlanKey
+{
+	Oid			relid;
+	Oid			stream_type;
+	uint32		text_hash;
+} AppendPlanKey;
+
+typedef struct AppendPlan
+{
+	AppendPlanKey key;			/* hash key; must be first */
+	char	   *sql;			/* the statement's text, in append_plan_context */
+	SPIPlanPtr	plan;			/* kept with SPI_keepplan */
+} AppendPlan;
+
+static MemoryContext append_plan_context = NULL;
+static HTAB *append_plans = NULL;
+
+/*
+ * The prepared statement for sql, kept or not (*kept); called inside SPI.
+ */
+static SPIPlanPtr
+append_plan(Oid relid, const char *sql, Oid *argtypes, bool *kept)
+{
+	AppendPlanKey key;
+	AppendPlan *entry;
+	SPIPlanPtr	plan;
+	bool		found;
+
+	if (append_plans == NULL)
+	{
+		HASHCTL		ctl;
+
+		append_plan_context = AllocSetContextCreate(TopMemoryContext,
+													"occ append plans",
+													ALLOCSET_SMALL_SIZES);
+		ctl.keysize = sizeof(AppendPlanKey);
+		ctl.entrysize = sizeof(AppendPlan);
+		ctl.hcxt = append_plan_context;
+		append_plans = hash_create("occ append plans", APPEND_MAX_PLANS, &ctl,
+								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+
+	memset(&key, 0, sizeof(key));
+	key.relid = relid;
+	key.stream_type = argtypes[0];
+	key.text_hash = hash_bytes((const unsigned char *) sql, strlen(sql));
+	entry = hash_search(append_plans, &key, HASH_FIND, NULL);
+	if (entry != NULL && strcmp(entry->sql, sql) == 0)
+	{
+		*kept = true;
+		return entry->plan;
+	}
+
+	plan = SPI_prepare(sql, 2, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+			 sql, SPI_result_code_string(SPI_result));
+	*kept = false;
+	if (entry != NULL || hash_get_num_entries(append_plans) >= APPEND_MAX_PLANS)
+		return plan;			/* another text with this hash, or no room */
+
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	entry = hash_search(append_plans, &key, HASH_ENTER, &found);
+	entry->sql = MemoryContextStrdup(append_plan_context, sql);
+	entry->plan = plan;
+	*kept = true;
+	return plan;
+}
+
+/*
  * occ.append(tbl regclass, stream text, expected text, events jsonb)
  * RETURNS bigint
  */
@@ -212,6 +297,7 @@ occ_append(PG_FUNCTION_ARGS)
 	Oid			argtypes[2];
 	Datum		values[2];
 	SPIPlanPtr	plan;
+	bool		kept;
 	int64		version;
 	int			nevents;
 	int			ret;
@@ -248,10 +334,7 @@ occ_append(PG_FUNCTION_ARGS)
 					 selected.data, qualified_name(rel));
 
 	SPI_connect();
-	plan = SPI_prepare(sql.data, 2, argtypes);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
-			 sql.data, SPI_result_code_string(SPI_result));
+	plan = append_plan(RelationGetRelid(rel), sql.data, argtypes, &kept);
 	ret = occ_run_wrapper_statement(RelationGetRelid(rel), plan, values, NULL,
 									PG_ARGISNULL(2) ? "" :
 									text_to_cstring(PG_GETARG_TEXT_PP(2)),
@@ -266,6 +349,8 @@ occ_append(PG_FUNCTION_ARGS)
 	 */
 	if (SPI_processed != (uint64) nevents)
 		version = stream_version(rel, &info, values[0], argtypes[0], false);
+	if (!kept)
+		SPI_freeplan(plan);
 	SPI_finish();
 
 	relation_close(rel, NoLock);
