@@ -51,6 +51,7 @@
 #include "utils/timestamp.h"
 
 #include "audit.h"
+#include "citus.h"
 #include "stats.h"
 
 /*
@@ -102,6 +103,22 @@ qualified_relation_name(Oid relid)
 {
 	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 									  get_rel_name(relid));
+}
+
+/*
+ * The table a report is about, schema-qualified: on Citus, the table whose
+ * shard relid is, as clients name it (occ_citus_table_name); otherwise
+ * relid itself.
+ */
+static char *
+audited_table_name(Oid relid)
+{
+	const char *table = occ_citus_table_name(relid);
+
+	if (table == NULL)
+		return qualified_relation_name(relid);
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  table);
 }
 
 /* Append "key": value to a JSON object; NULL is null. */
@@ -288,7 +305,7 @@ occ_audit_report(OccReport *report)
 		ListCell   *lc;
 		bool		listed = false;
 
-		table = qualified_relation_name(row_origin_relid);
+		table = audited_table_name(row_origin_relid);
 		foreach(lc, statement_tables)
 			if (strcmp(lfirst(lc), table) == 0)
 				listed = true;
@@ -305,7 +322,7 @@ occ_audit_report(OccReport *report)
 	if (statement_reports <= OCC_AUDIT_REPORTS_PER_STATEMENT)
 	{
 		if (table == NULL)
-			table = qualified_relation_name(row_origin_relid);
+			table = audited_table_name(row_origin_relid);
 		if (occ_audit_client_messages)
 			occ_emit_report(report, AUDIT_CLIENT_WARNING);
 		log_report(report, table);

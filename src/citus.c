@@ -31,9 +31,21 @@
  *	 LOCAL established (by the setting's generation, which every change,
  *	 including the restore at the end of a transaction, advances).
  *
+ *	 That refusal needs occ loaded in the client's session before the
+ *	 write starts, which nothing on a Citus table's write path does by
+ *	 itself (the shell table's trigger never fires): occ.enable on a Citus
+ *	 table, and distributing a table occ protects, require occ in
+ *	 shared_preload_libraries or session_preload_libraries.
+ *
  * - A stale write's error is raised on the shard: occ names the
  *	 distributed table instead of the shard when Citus's metadata on that
  *	 node says which table the shard belongs to (occ_citus_table_name).
+ *
+ * - Citus's functions that make a table a Citus table refuse one that has
+ *	 triggers, unless citus.enable_unsafe_triggers is on.  When occ's is the
+ *	 table's only trigger, occ turns the setting on for that call
+ *	 (occ_citus_executor_run), and checks the table as occ.enable would
+ *	 have if the table had been a Citus table first.
  *
  *-------------------------------------------------------------------------
  */
@@ -52,8 +64,10 @@
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_relation.h"
@@ -64,12 +78,15 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/varlena.h"
 
 #include "citus.h"
+#include "protection.h"
 #include "settings.h"
 #include "wrappers.h"
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 
 /*
  * The generation of occ.if_match that a SET LOCAL propagated by Citus
@@ -145,15 +162,14 @@ occ_citus_table(Oid relid, char *partmethod, char *repmodel)
  * trigger with its own node's clock, so the copies would get different
  * versions, and no stated version could match them all.
  */
-void
-occ_citus_refuse_replicated_clock(Oid relid, const char *relname,
-								  const char *kind_name, bool uses_clock)
+static void
+refuse_replicated_clock(Oid relid, const char *relname,
+						const char *kind_name, bool uses_clock)
 {
 	char		partmethod;
 	char		repmodel;
 
-	if (!uses_clock || !occ_citus_installed() ||
-		!occ_citus_table(relid, &partmethod, &repmodel))
+	if (!uses_clock || !occ_citus_table(relid, &partmethod, &repmodel))
 		return;
 	if (repmodel == 't' || repmodel == 'c')
 		ereport(ERROR,
@@ -165,6 +181,82 @@ occ_citus_refuse_replicated_clock(Oid relid, const char *relname,
 						   "The shards of \"%s\" have more than one placement: each placement would take its version from its own node's clock.",
 						   relname),
 				 errhint("Use kind integer (or hash) for this table.")));
+}
+
+/*
+ * Is the library named in the list-valued setting "name" (as
+ * shared_preload_libraries and session_preload_libraries are written:
+ * "occ", "occ.so", "$libdir/occ")?
+ */
+static bool
+library_listed(const char *name, const char *library)
+{
+	const char *value = GetConfigOption(name, true, false);
+	char	   *raw;
+	List	   *elements;
+	ListCell   *lc;
+	bool		found = false;
+
+	if (value == NULL || value[0] == '\0')
+		return false;
+	raw = pstrdup(value);
+	if (!SplitDirectoriesString(raw, ',', &elements))
+		return false;
+	foreach(lc, elements)
+	{
+		const char *element = lfirst(lc);
+		const char *file = last_dir_separator(element);
+		size_t		len;
+
+		file = file != NULL ? file + 1 : element;
+		len = strcspn(file, ".");
+		if (len == strlen(library) && strncmp(file, library, len) == 0)
+			found = true;
+	}
+	return found;
+}
+
+/*
+ * Refuse to protect the Citus table "relname" unless occ is loaded in
+ * every session as it starts.  Without that, a session that sets
+ * occ.if_match and writes the table never loads occ on this node (the
+ * trigger runs on the shards), so occ_citus_check_statement cannot refuse
+ * the write, and the workers, which do not see the setting, let it pass
+ * unchecked.  Only a superuser or the server's configuration can take a
+ * preloaded library out of a session.
+ */
+static void
+require_preloaded(const char *relname)
+{
+	if (library_listed("shared_preload_libraries", "occ") ||
+		library_listed("session_preload_libraries", "occ"))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("occ must be loaded in every session to protect Citus table \"%s\"",
+					relname),
+			 errdetail("Rows of \"%s\" are written on other nodes, which do not see an occ.if_match set for the session; occ refuses such a write only in a session where it is loaded before the write starts.",
+					   relname),
+			 errhint("Add occ to session_preload_libraries on this node, for example with ALTER DATABASE ... SET session_preload_libraries = 'occ', and connect again.")));
+}
+
+/*
+ * Checks of occ.enable on a table not yet enabled: on a Citus table, occ
+ * must be loaded in every session, and a kind whose versions come from a
+ * clock ("uses_clock") is refused where rows have copies.
+ */
+void
+occ_citus_check_enable(Relation rel, const char *kind_name, bool uses_clock)
+{
+	char		partmethod;
+	char		repmodel;
+
+	if (!occ_citus_installed() ||
+		!occ_citus_table(RelationGetRelid(rel), &partmethod, &repmodel))
+		return;
+	require_preloaded(RelationGetRelationName(rel));
+	refuse_replicated_clock(RelationGetRelid(rel), RelationGetRelationName(rel),
+							kind_name, uses_clock);
 }
 
 /*
@@ -350,6 +442,167 @@ occ_citus_check_statement(PlannedStmt *stmt)
 	}
 }
 
+/* Citus's functions that make a table a Citus table (in pg_catalog) */
+static const char *const distributing_functions[] = {
+	"create_distributed_table",
+	"create_distributed_table_concurrently",
+	"create_reference_table",
+	"citus_add_local_table_to_metadata",
+};
+
+/*
+ * If the statement calls one of Citus's functions that make a table a
+ * Citus table, and names the table by a constant (SELECT
+ * create_distributed_table('accounts', 'id')), the table; otherwise
+ * InvalidOid.  Only a call whose first argument is a regclass constant
+ * costs a catalog lookup.  A table named any other way is left to Citus's
+ * own checks.
+ */
+static Oid
+table_being_distributed(PlannedStmt *stmt)
+{
+	Plan	   *plan = stmt->planTree;
+	List	   *calls = NIL;
+	ListCell   *lc;
+
+	if (stmt->commandType != CMD_SELECT || plan == NULL || plan->lefttree != NULL)
+		return InvalidOid;
+	if (IsA(plan, Result))
+	{
+		foreach(lc, plan->targetlist)
+			calls = lappend(calls, ((TargetEntry *) lfirst(lc))->expr);
+	}
+	else if (IsA(plan, FunctionScan))
+	{
+		foreach(lc, ((FunctionScan *) plan)->functions)
+			calls = lappend(calls, ((RangeTblFunction *) lfirst(lc))->funcexpr);
+	}
+
+	foreach(lc, calls)
+	{
+		FuncExpr   *call = lfirst(lc);
+		Const	   *table;
+		char	   *name;
+		size_t		i;
+
+		if (!IsA(call, FuncExpr) || call->args == NIL)
+			continue;
+		table = linitial(call->args);
+		if (!IsA(table, Const) || table->consttype != REGCLASSOID ||
+			table->constisnull ||
+			get_func_namespace(call->funcid) != PG_CATALOG_NAMESPACE)
+			continue;
+		name = get_func_name(call->funcid);
+		for (i = 0; i < lengthof(distributing_functions); i++)
+		{
+			if (name != NULL && strcmp(name, distributing_functions[i]) == 0 &&
+				getExtensionOfObject(ProcedureRelationId, call->funcid) ==
+				get_extension_oid("citus", true))
+				return DatumGetObjectId(table->constvalue);
+		}
+	}
+	return InvalidOid;
+}
+
+/*
+ * Is relid protected by occ?  If so, set *relname, *uses_clock (its
+ * versions come from a clock) and *only_trigger (occ's is the only
+ * trigger a user made on it).
+ */
+static bool
+protected_table(Oid relid, char **relname, bool *uses_clock, bool *only_trigger)
+{
+	Oid			occ_extension = get_extension_oid("occ", true);
+	Relation	rel;
+	bool		found = false;
+	int			others = 0;
+	int			i;
+
+	if (!OidIsValid(occ_extension))
+		return false;
+	rel = try_relation_open(relid, AccessShareLock);
+	if (rel == NULL)
+		return false;
+	for (i = 0; rel->trigdesc != NULL && i < rel->trigdesc->numtriggers; i++)
+	{
+		Trigger    *trigger = &rel->trigdesc->triggers[i];
+
+		if (!found && is_occ_trigger_function(trigger->tgfoid, occ_extension))
+		{
+			OccTableSettings settings;
+
+			occ_trigger_settings(rel, trigger, &settings);
+			*uses_clock = strcmp(settings.kind->name, "timestamp") == 0;
+			found = true;
+		}
+		else if (!trigger->tgisinternal)
+			others++;
+	}
+	*relname = pstrdup(RelationGetRelationName(rel));
+	*only_trigger = others == 0;
+	relation_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * ExecutorRun hook: a statement that makes a table occ protects a Citus
+ * table (table_being_distributed) runs with citus.enable_unsafe_triggers
+ * on, at a GUC nest level that ends with the statement, when occ's
+ * trigger is the table's only one; Citus then copies the trigger to the
+ * shards.  (With other triggers, Citus's refusal stands: whether those are
+ * safe is not occ's to say.)  The checks occ.enable makes on a Citus table
+ * are made here too: occ preloaded before, no clock versions on copies of
+ * a row after, when Citus's metadata says what the table became.
+ */
+#if PG_VERSION_NUM >= 180000
+static void
+occ_citus_executor_run(QueryDesc *queryDesc, ScanDirection direction,
+					   uint64 count)
+#else
+static void
+occ_citus_executor_run(QueryDesc *queryDesc, ScanDirection direction,
+					   uint64 count, bool execute_once)
+#endif
+{
+	Oid			relid = table_being_distributed(queryDesc->plannedstmt);
+	char	   *relname = NULL;
+	bool		uses_clock = false;
+	bool		only_trigger = false;
+	bool		is_protected = false;
+	int			nestlevel = 0;
+
+	if (OidIsValid(relid))
+		is_protected = protected_table(relid, &relname, &uses_clock, &only_trigger);
+	if (is_protected)
+	{
+		require_preloaded(relname);
+		if (only_trigger)
+		{
+			nestlevel = NewGUCNestLevel();
+			(void) set_config_option("citus.enable_unsafe_triggers", "on",
+									 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+									 true, 0, false);
+		}
+	}
+
+#if PG_VERSION_NUM >= 180000
+	if (prev_ExecutorRun)
+		prev_ExecutorRun(queryDesc, direction, count);
+	else
+		standard_ExecutorRun(queryDesc, direction, count);
+#else
+	if (prev_ExecutorRun)
+		prev_ExecutorRun(queryDesc, direction, count, execute_once);
+	else
+		standard_ExecutorRun(queryDesc, direction, count, execute_once);
+#endif
+
+	if (nestlevel > 0)
+		AtEOXact_GUC(true, nestlevel);
+	if (is_protected)
+		refuse_replicated_clock(relid, relname, "timestamp", uses_clock);
+}
+
 /*
  * ProcessUtility hook: after a SET LOCAL of occ.if_match that Citus
  * carried to the other nodes (its own utility hook, which ran first, does
@@ -406,16 +659,16 @@ occ_process_utility(PlannedStmt *pstmt, const char *queryString,
 }
 
 /*
- * The name of the Citus table whose shard "rel" is, from this node's copy
- * of Citus's metadata (pg_dist_shard), or NULL if rel is no shard or the
+ * The name of the Citus table whose shard relid is, from this node's copy
+ * of Citus's metadata (pg_dist_shard), or NULL if relid is no shard or the
  * metadata is not here.  Shards are named <table>_<shard id>, in the
  * table's schema.
  */
 const char *
-occ_citus_table_name(Relation rel)
+occ_citus_table_name(Oid relid)
 {
-	const char *relname = RelationGetRelationName(rel);
-	const char *p = relname + strlen(relname);
+	const char *relname = get_rel_name(relid);
+	const char *p;
 	Oid			catalog;
 	AttrNumber	shardid_att,
 				relid_att;
@@ -426,6 +679,9 @@ occ_citus_table_name(Relation rel)
 	int64		shardid;
 	char	   *result = NULL;
 
+	if (relname == NULL)
+		return NULL;
+	p = relname + strlen(relname);
 	while (p > relname && isdigit((unsigned char) p[-1]))
 		p--;
 	if (p == relname + strlen(relname) || p - 1 <= relname || p[-1] != '_' ||
@@ -454,7 +710,7 @@ occ_citus_table_name(Relation rel)
 
 		/* the shard's name must be the table's name and the shard id */
 		if (name != NULL &&
-			get_rel_namespace(table) == RelationGetNamespace(rel) &&
+			get_rel_namespace(table) == get_rel_namespace(relid) &&
 			strlen(name) == (size_t) (p - 1 - relname) &&
 			strncmp(name, relname, p - 1 - relname) == 0)
 			result = name;
@@ -470,4 +726,6 @@ occ_citus_init(void)
 {
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = occ_process_utility;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = occ_citus_executor_run;
 }

@@ -13,9 +13,8 @@
 
 extern bool occ_citus_installed(void);
 extern bool occ_citus_table(Oid relid, char *partmethod, char *repmodel);
-extern void occ_citus_refuse_replicated_clock(Oid relid, const char *relname,
-											  const char *kind_name,
-											  bool uses_clock);
+extern void occ_citus_check_enable(Relation rel, const char *kind_name,
+								   bool uses_clock);
 extern bool occ_citus_wrapper_table(Oid relid, const char *relname,
 									const char *function,
 									bool has_version_column);
@@ -23,7 +22,7 @@ extern int	occ_citus_allow_triggers(void);
 extern void occ_citus_end_allow_triggers(int nestlevel);
 extern bool occ_citus_local_ddl(bool local);
 extern void occ_citus_check_statement(PlannedStmt *stmt);
-extern const char *occ_citus_table_name(Relation rel);
+extern const char *occ_citus_table_name(Oid relid);
 extern void occ_citus_init(void);
 
 #endif							/* OCC_CITUS_H */

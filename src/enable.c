@@ -629,11 +629,9 @@ occ_enable(PG_FUNCTION_ARGS)
 	{
 		refuse_protected_partitions(rel, occ_schema_name(fcinfo),
 									settings.version_column);
-		/* copies of a row on other nodes would each use their own clock */
-		occ_citus_refuse_replicated_clock(RelationGetRelid(rel),
-										  RelationGetRelationName(rel),
-										  settings.kind->name,
-										  strcmp(settings.kind->name, "timestamp") == 0);
+		/* on Citus: occ preloaded; no clock versions on copies of a row */
+		occ_citus_check_enable(rel, settings.kind->name,
+							   strcmp(settings.kind->name, "timestamp") == 0);
 	}
 	relation_close(rel, NoLock);
 

@@ -196,7 +196,7 @@ stream_stale_detail(const OccReport *report)
 static const char *
 report_relation_name(Relation rel)
 {
-	const char *name = occ_citus_table_name(rel);
+	const char *name = occ_citus_table_name(RelationGetRelid(rel));
 
 	return name != NULL ? name : RelationGetRelationName(rel);
 }

@@ -920,8 +920,19 @@ write_citus_row(Relation rel, const OccTableInfo *info, bool is_delete,
 
 	occ_parse_if_match(if_match, OCC_STATED_BY_ARGUMENT, &parsed);
 	if (parsed.form == OCC_IF_MATCH_UNSET)
+	{
+		/*
+		 * A touch assigns the version column to itself, which the shard's
+		 * trigger would take as the current version stated: a strict table
+		 * refuses it here, as its trigger does without Citus.
+		 */
+		if (!is_delete && changes == NIL &&
+			(info->settings.mode == OCC_MODE_DEFAULT ?
+			 occ_effective_default_mode() : info->settings.mode) == OCC_MODE_STRICT)
+			occ_report_missing(rel, version_attnum, false, false, false);
 		return execute_write(rel, is_delete, false, version_attnum, key, changes,
 							 values, nulls, if_match, result, caller_cxt);
+	}
 
 	memcpy(stated_values, values, sizeof(Datum) * nparams);
 	memcpy(stated_nulls, nulls, nparams);

@@ -2,14 +2,17 @@
 # Copyright (c) 2026, the occ developers
 #
 # 013_citus.pl: occ on Citus (issue 14), with a coordinator and two workers
-# started here, each with shared_preload_libraries = 'citus', on 127.0.0.1.
+# started here on 127.0.0.1: the coordinator with shared_preload_libraries
+# = 'citus' and session_preload_libraries = 'occ', the workers with
+# shared_preload_libraries = 'citus,occ'.
 # Skipped when Citus is not installed for the PostgreSQL under test (no
 # citus.so in pg_config --pkglibdir); Citus is not packaged for Debian, the
 # README's section "Citus" says how to build it.
 #
 # Each case is a row of the issue's table, asserting what occ does now:
-# occ.enable, set_mode and disable work without the user setting
-# citus.enable_unsafe_triggers; an occ.if_match that Citus would not carry
+# occ.enable, set_mode and disable, and distributing an enabled table,
+# work without the user setting citus.enable_unsafe_triggers, and are
+# refused where occ is not preloaded; an occ.if_match that Citus would not carry
 # to the shards makes the write fail (0A000) instead of passing unchecked,
 # and one set with SET LOCAL under citus.propagate_set_commands = 'local'
 # is checked on the shards; timestamp versions on tables whose rows have
@@ -49,11 +52,27 @@ for my $name (qw(coordinator worker1 worker2))
 shared_preload_libraries = 'citus'
 listen_addresses = '127.0.0.1'
 max_prepared_transactions = 50
+wal_level = logical
+max_wal_senders = 10
+max_replication_slots = 10
 citus.node_conninfo = 'sslmode=prefer'
 });
-	$node->append_conf('postgresql.conf', "session_preload_libraries = 'occ'")
-	  if $name eq 'coordinator';
+	# the workers load occ with Citus, as the conflict statistics need
+	# before PostgreSQL 17
+	$node->append_conf('postgresql.conf',
+		$name eq 'coordinator'
+		? "session_preload_libraries = 'occ'"
+		: "shared_preload_libraries = 'citus,occ'");
 	$node->start;
+	# create_distributed_table_concurrently decodes WAL with Citus's output
+	# plugin; PostgreSQL minors that check output plugins must be told
+	if ($node->safe_psql('postgres',
+		"SELECT count(*) FROM pg_settings WHERE name = 'output_plugin_libraries'"))
+	{
+		$node->safe_psql('postgres',
+			"ALTER SYSTEM SET output_plugin_libraries = pgoutput, citus");
+		$node->reload;
+	}
 	$node->safe_psql('postgres', 'CREATE EXTENSION citus');
 	push @nodes, $node;
 }
@@ -133,14 +152,77 @@ is($w1->safe_psql('postgres',
 	 WHERE p.proname = 'check_version' AND t.tgrelid::regclass::text LIKE 'scratch\\_%'"),
 	'0', 'occ.disable removed the trigger from the shards');
 
-# distributing a table that is already enabled: Citus's own check, not
-# occ's DDL; not solved (see the README)
+# row "distributing an enabled table ... refused": occ turns on
+# citus.enable_unsafe_triggers for the call when its trigger is the only one
+
+# Create $table with 10 rows, enable it, write row 1 (version 2), and make
+# it a Citus table with SELECT $function('$table', 'id'); then check that
+# its shards refuse version 1 and accept version 2.
+sub enable_then_distribute
+{
+	my ($table, $function) = @_;
+	is(run($coord, qq{
+CREATE TABLE $table (id int PRIMARY KEY, balance int NOT NULL);
+INSERT INTO $table SELECT g, 100 FROM generate_series(1, 10) g;
+SELECT occ.enable('$table');
+UPDATE $table SET balance = 1 WHERE id = 1;
+SELECT $function('$table', 'id');
+}), 'ok', "distributing an enabled table with $function");
+	is($coord->safe_psql('postgres',
+		"SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = '$table'::regclass"),
+		'32', "$table has its shards");
+	like(run($coord, "UPDATE $table SET balance = 2, version = 1 WHERE id = 1"),
+		qr/^40V01: version conflict on update of relation "$table"$/,
+		"$table: its versions came along, a stale one is refused on the shard");
+	is(run($coord, "UPDATE $table SET balance = 2, version = 2 WHERE id = 1"), 'ok',
+		"$table: the current version is accepted");
+}
+
+enable_then_distribute('late', 'create_distributed_table');
+is($coord->safe_psql('postgres', 'SHOW citus.enable_unsafe_triggers'), 'off',
+	'citus.enable_unsafe_triggers is off again');
+ok($w1->safe_psql('postgres',
+	"SELECT count(*) FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+	 WHERE p.proname = 'check_version' AND t.tgrelid::regclass::text LIKE 'late\\_%'") > 0,
+	'the shards of the table distributed when enabled have the occ trigger');
+enable_then_distribute('late_online', 'create_distributed_table_concurrently');
+is(run($coord, q{
+CREATE TABLE late_ref (id int PRIMARY KEY, balance int NOT NULL);
+SELECT occ.enable('late_ref');
+SELECT * FROM create_reference_table('late_ref');
+INSERT INTO late_ref VALUES (1, 1);
+UPDATE late_ref SET balance = 2 WHERE id = 1;
+}), 'ok', 'making an enabled table a reference table (called in FROM)');
+is($w2->safe_psql('postgres', 'SELECT version FROM late_ref_' .
+	$coord->safe_psql('postgres', "SELECT shardid FROM pg_dist_shard WHERE logicalrelid = 'late_ref'::regclass")),
+	'2', "the reference table's copy on a worker advanced its version");
 like(run($coord, q{
-CREATE TABLE late (id int PRIMARY KEY, balance int NOT NULL);
-SELECT occ.enable('late');
-SELECT create_distributed_table('late', 'id');
-}), qr/cannot distribute relation "late" because it has triggers/,
-	'KNOWN: distributing an enabled table is refused by Citus; enable after distributing');
+CREATE TABLE late_clock (id int PRIMARY KEY, balance int NOT NULL);
+SELECT occ.enable('late_clock', version_column => 'updated_at', kind => 'timestamp');
+SELECT create_reference_table('late_clock');
+}), qr/^0A000: cannot use timestamp versions on relation "late_clock"$/,
+	'making a table with timestamp versions a reference table: refused');
+is($coord->safe_psql('postgres',
+	"SELECT count(*) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'late_clock%'"),
+	'0', 'and rolled back: not a Citus table');
+like(run($coord, q{
+CREATE TABLE late_other (id int PRIMARY KEY, balance int NOT NULL);
+CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+CREATE TRIGGER other BEFORE INSERT ON late_other FOR EACH ROW EXECUTE FUNCTION noop();
+SELECT occ.enable('late_other');
+SELECT create_distributed_table('late_other', 'id');
+}), qr/cannot distribute relation "late_other" because it has triggers/,
+	"with a trigger of the user's too, Citus's refusal stands");
+is(run($coord, q{
+CREATE TABLE late_local (id int PRIMARY KEY, balance int NOT NULL);
+INSERT INTO late_local VALUES (1, 1);
+SELECT occ.enable('late_local');
+SELECT citus_add_local_table_to_metadata('late_local');
+UPDATE late_local SET balance = 2 WHERE id = 1;
+}), 'ok', 'making an enabled table a Citus-local table');
+like(run($coord, 'UPDATE late_local SET balance = 3, version = 1 WHERE id = 1'),
+	qr/^40V01: version conflict on update of relation "late_local"$/,
+	'the Citus-local table checks versions');
 is(run($coord, q{
 CREATE TABLE late2 (id int PRIMARY KEY, balance int NOT NULL);
 SELECT occ.enable('late2');
@@ -148,6 +230,30 @@ SELECT occ.disable('late2');
 SELECT create_distributed_table('late2', 'id');
 SELECT occ.enable('late2');
 }), 'ok', 'disable, distribute, enable again');
+
+# occ must be loaded in every session (session_preload_libraries) to
+# refuse an occ.if_match that would not reach the shards: enabling a Citus
+# table, or distributing an enabled one, where it is not, is refused
+{
+	local $ENV{PGOPTIONS} = '-c session_preload_libraries=';
+	like(run($coord, q{
+CREATE TABLE unloaded (id int PRIMARY KEY, balance int NOT NULL);
+SELECT create_distributed_table('unloaded', 'id');
+SELECT occ.enable('unloaded');
+}), qr/^55000: occ must be loaded in every session to protect Citus table "unloaded"$/,
+		'occ.enable on a Citus table where occ is not preloaded: refused');
+	is($coord->safe_psql('postgres', q{
+SELECT count(*) FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+ WHERE p.proname = 'check_version' AND t.tgrelid = 'unloaded'::regclass
+UNION ALL SELECT count(*) FROM pg_attribute WHERE attrelid = 'unloaded'::regclass AND attname = 'version'}),
+		"0\n0", 'nothing changed: no trigger, no version column');
+	like(run($coord, q{
+CREATE TABLE unloaded2 (id int PRIMARY KEY, balance int NOT NULL);
+SELECT occ.enable('unloaded2');
+SELECT create_distributed_table('unloaded2', 'id');
+}), qr/^55000: occ must be loaded in every session to protect Citus table "unloaded2"$/,
+		'distributing an enabled table where occ is not preloaded: refused');
+}
 
 # ---------------------------------------------------------------- versions stated in the statement
 
@@ -284,6 +390,26 @@ my ($ret, $stdout, $stderr) = $coord->psql('postgres',
 like($stderr, qr/version conflict on update of relation "accounts"/, 'stale: message names the table');
 unlike($stderr, qr/SCHEMA NAME/, 'KNOWN: the error fields are dropped by Citus');
 
+# the audit level: a worker's log line names the distributed table, and
+# the shard as the relation
+is(run($coord, q{
+CREATE TABLE audited (id int PRIMARY KEY, balance int NOT NULL);
+SELECT create_distributed_table('audited', 'id');
+INSERT INTO audited VALUES (1, 1);
+SELECT occ.enable('audited', mode => 'lax', audit => 'strict');
+UPDATE audited SET balance = 2 WHERE id = 1;
+}), 'ok', 'an unstated write to a lax table audited as strict goes through');
+my $audit_lines = join('', map {
+	join("\n", slurp_file($_->logfile) =~ /LOG:  occ audit: (\{.*\})\n/g) } ($w1, $w2));
+like($audit_lines,
+	qr/^\{"sqlstate": "23V01", "table": "public.audited", "relation": "public.audited_\d+", "operation": "update",/,
+	"a worker's audit line names the distributed table, and the shard");
+my $audited_missing = 0;
+$audited_missing += $_->safe_psql('postgres', q{
+SELECT coalesce(sum(audited_missing), 0) FROM occ.table_stats
+WHERE table_name::text ~ '^audited(_[0-9]+)?$'}) for ($w1, $w2);
+is($audited_missing, 1, "the workers' occ.table_stats counted the audited write once");
+
 # row "ALTER TABLE ... RENAME COLUMN of the version column": the
 # coordinator rebuilds its own trigger only; each worker's DDL guard
 # follows the rename for its shards
@@ -346,8 +472,11 @@ is($coord->safe_psql('postgres', 'SELECT count(*) FROM accounts WHERE id = 2'), 
 like(run($coord, q{SELECT occ.update('strict_accounts', '{"id": 3}', NULL, '{"balance": 1}')}),
 	qr/^23V01: update of relation "strict_accounts" does not state the version it expects$/,
 	'occ.update without a version on a strict table: 23V01 from the shard');
-is(run($coord, q{SELECT occ.update('strict_accounts', '{"id": 4}', NULL, '{}')}), 'ok',
-	'KNOWN: a touch without a version on a strict table passes on the shard (it assigns the version column to itself)');
+like(run($coord, q{SELECT occ.update('strict_accounts', '{"id": 4}', NULL, '{}')}),
+	qr/^23V01: update of relation "strict_accounts" does not state the version it expects$/,
+	'a touch without a version on a strict table: 23V01');
+is(run($coord, q{SELECT occ.update('accounts', '{"id": 6}', NULL, '{}')}), 'ok',
+	'a touch without a version on a lax table');
 is(run($coord, q{SELECT occ.update('strict_accounts', '{"id": 3}', '1', '{"balance": 1}')}),
 	'ok', 'occ.update with the version on a strict table');
 is(run($coord, q{SET occ.if_match = '7'; SELECT occ.update('accounts', '{"id": 4}', '1', '{"balance": 1}')}),
