@@ -24,10 +24,12 @@
  * - The trigger on a worker sees that worker's settings, not the client's.
  *	 Citus carries a setting to the workers only when it was set with SET
  *	 LOCAL inside a transaction block while citus.propagate_set_commands is
- *	 "local".  A write to a Citus table whose expected version would come
- *	 from an occ.if_match set any other way is refused before it runs
+ *	 "local"; occ's utility hook turns that on for each SET LOCAL of
+ *	 occ.if_match in a transaction block, so that Citus carries it.  A write
+ *	 to a Citus table whose expected version would come from an
+ *	 occ.if_match set any other way is refused before it runs
  *	 (occ_citus_check_statement), instead of reaching the shard unchecked.
- *	 The utility hook remembers which value of occ.if_match such a SET
+ *	 The utility hook remembers which value of occ.if_match a carried SET
  *	 LOCAL established (by the setting's generation, which every change,
  *	 including the restore at the end of a transaction, advances).
  *
@@ -285,7 +287,7 @@ occ_citus_wrapper_table(Oid relid, const char *relname, const char *function,
 						function, relname),
 				 errdetail("\"%s\" is a Citus table whose versions are hashes of its content: its rows are written in shards, where the version given to %s() is not seen, and a content hash is in no column that the statement could require.",
 						   relname, function),
-				 errhint("Write the row with an UPDATE or DELETE that states the hash you read, setting occ.if_match with SET LOCAL inside a transaction block while citus.propagate_set_commands is \"local\".")));
+				 errhint("Write the row with an UPDATE or DELETE that states the hash you read, setting occ.if_match with SET LOCAL inside a transaction block.")));
 	return true;
 }
 
@@ -384,9 +386,8 @@ takes_if_match(Oid relid, AclMode perms, Oid occ_extension)
  * Called when a statement starts: refuse a write to a Citus table
  * protected by occ while occ.if_match holds a value that Citus does not
  * carry to the nodes where the shards are written (set by SET or
- * set_config() for the session, or SET LOCAL without
- * citus.propagate_set_commands = 'local', or outside a transaction
- * block).  The trigger on those nodes would not see the value, and a
+ * set_config(), or by SET LOCAL outside a transaction block, or restored
+ * by ROLLBACK TO SAVEPOINT).  The trigger on those nodes would not see the value, and a
  * stale write would pass as one that states no version.
  */
 void
@@ -436,9 +437,9 @@ occ_citus_check_statement(PlannedStmt *stmt)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("occ.if_match does not reach the shards of relation \"%s\"",
 						get_rel_name(rte->relid)),
-				 errdetail("Citus writes the rows of \"%s\" on other nodes, and sends them a setting only when it was set with SET LOCAL inside a transaction block while citus.propagate_set_commands is \"local\".",
+				 errdetail("Citus writes the rows of \"%s\" on other nodes, and sends them occ.if_match only when it was set with SET LOCAL inside a transaction block.",
 						   get_rel_name(rte->relid)),
-				 errhint("State the version in the statement (in the SET list or the WHERE clause), or use SET LOCAL occ.if_match inside a transaction block with citus.propagate_set_commands = 'local'.")));
+				 errhint("State the version in the statement (in the SET list or the WHERE clause), or use SET LOCAL occ.if_match inside a transaction block.")));
 	}
 }
 
@@ -604,11 +605,16 @@ occ_citus_executor_run(QueryDesc *queryDesc, ScanDirection direction,
 }
 
 /*
- * ProcessUtility hook: after a SET LOCAL of occ.if_match that Citus
- * carried to the other nodes (its own utility hook, which ran first, does
- * that for SET LOCAL inside a transaction block when
- * citus.propagate_set_commands is "local"), remember the generation of
- * the value it set.
+ * ProcessUtility hook: carry a SET LOCAL or RESET of occ.if_match inside a
+ * transaction block to the workers, whatever citus.propagate_set_commands
+ * says.  Citus sends such a statement to the nodes the transaction uses,
+ * and to those it connects to later in the transaction, when that setting
+ * is "local" as its utility hook sees the statement; Citus is always
+ * loaded first, so its hook runs inside this one, and the setting is
+ * turned on for this statement only, at a GUC nest level.  Then remember
+ * the generation of the value the shards now hold.  A SET LOCAL outside a
+ * transaction block, a session SET and set_config() are not carried (and
+ * a write while they are in force is refused: occ_citus_check_statement).
  */
 #if PG_VERSION_NUM >= 140000
 static void
@@ -625,6 +631,26 @@ occ_process_utility(PlannedStmt *pstmt, const char *queryString,
 #endif
 {
 	Node	   *parsetree = pstmt->utilityStmt;
+	bool		carried = false;
+	int			nestlevel = 0;
+
+	if (IsA(parsetree, VariableSetStmt) && IsTransactionBlock())
+	{
+		VariableSetStmt *stmt = (VariableSetStmt *) parsetree;
+
+		if (stmt->name != NULL && strcmp(stmt->name, "occ.if_match") == 0 &&
+			(stmt->kind == VAR_RESET ||
+			 (stmt->is_local &&
+			  (stmt->kind == VAR_SET_VALUE || stmt->kind == VAR_SET_DEFAULT))))
+			carried = occ_citus_installed();
+	}
+	if (carried)
+	{
+		nestlevel = NewGUCNestLevel();
+		(void) set_config_option("citus.propagate_set_commands", "local",
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
+	}
 
 #if PG_VERSION_NUM >= 140000
 	if (prev_ProcessUtility)
@@ -642,19 +668,11 @@ occ_process_utility(PlannedStmt *pstmt, const char *queryString,
 								params, queryEnv, dest, qc);
 #endif
 
-	if (IsA(parsetree, VariableSetStmt))
+	if (carried)
 	{
-		VariableSetStmt *stmt = (VariableSetStmt *) parsetree;
-		const char *propagate;
-
-		if (stmt->kind != VAR_SET_VALUE || !stmt->is_local ||
-			stmt->name == NULL || strcmp(stmt->name, "occ.if_match") != 0 ||
-			!IsTransactionBlock())
-			return;
-		propagate = GetConfigOption("citus.propagate_set_commands", true, false);
-		if (propagate != NULL && strcmp(propagate, "local") == 0 &&
-			occ_citus_installed())
-			propagated_generation = occ_if_match_generation;
+		/* the SET LOCAL stays in force: only the citus setting is restored */
+		AtEOXact_GUC(true, nestlevel);
+		propagated_generation = occ_if_match_generation;
 	}
 }
 

@@ -12,10 +12,10 @@
 # Each case is a row of the issue's table, asserting what occ does now:
 # occ.enable, set_mode and disable, and distributing an enabled table,
 # work without the user setting citus.enable_unsafe_triggers, and are
-# refused where occ is not preloaded; an occ.if_match that Citus would not carry
-# to the shards makes the write fail (0A000) instead of passing unchecked,
-# and one set with SET LOCAL under citus.propagate_set_commands = 'local'
-# is checked on the shards; timestamp versions on tables whose rows have
+# refused where occ is not preloaded; an occ.if_match set with SET LOCAL
+# in a transaction block is carried to the shards and checked there, with
+# Citus's default settings, and one set any other way makes the write fail
+# (0A000) instead of passing unchecked; timestamp versions on tables whose rows have
 # several copies are refused; a stale write's error names the distributed
 # table; occ.update, occ.delete and the PostgREST bridge work with Citus's
 # default settings; renaming the version column is followed on every node;
@@ -279,31 +279,41 @@ like(run($coord, "SELECT set_config('occ.if_match', '1', false); UPDATE accounts
 	qr/^0A000/, 'set_config() for the session: refused');
 like(run($coord, "BEGIN; SELECT set_config('occ.if_match', '2', true); UPDATE accounts SET balance = 3 WHERE id = 1; COMMIT"),
 	qr/^0A000/, 'set_config() for the transaction: refused');
-like(run($coord, "BEGIN; SET LOCAL occ.if_match = '2'; UPDATE accounts SET balance = 3 WHERE id = 1; COMMIT"),
-	qr/^0A000/, 'SET LOCAL without citus.propagate_set_commands: refused');
+like(run($coord, "SET occ.if_match = '1'; BEGIN; SELECT 1; UPDATE accounts SET balance = 3 WHERE id = 1; COMMIT"),
+	qr/^0A000/, 'a session SET in force inside a transaction block: refused');
 like(run($coord, "SET occ.if_match = '1'; UPDATE accounts SET balance = 3, version = 2 WHERE id = 1"),
 	qr/^0A000/, 'while occ.if_match is set for the session, every write to the table is refused, even one that states the version');
 is(run($coord, "SET occ.if_match = '1'; SELECT count(*) FROM accounts; RESET occ.if_match; UPDATE accounts SET balance = 3, version = 2 WHERE id = 1"),
 	'ok', 'reads work; after RESET, writes that state the version in the statement work');
 is(balance('accounts'), '3', 'the write went through');
 
-# SET LOCAL, propagated by Citus
+# SET LOCAL in a transaction block: occ has Citus carry it to the shards,
+# with Citus's default settings (citus.propagate_set_commands = 'none')
 is(run($coord, q{
-SET citus.propagate_set_commands = 'local';
 BEGIN; SET LOCAL occ.if_match = '3'; UPDATE accounts SET balance = 4 WHERE id = 1; COMMIT;
-}), 'ok', "SET LOCAL with citus.propagate_set_commands = 'local': the right version passes");
+}), 'ok', "SET LOCAL with Citus's default settings: the right version passes");
+is(run($coord, 'SHOW citus.propagate_set_commands'), 'ok', 'citus.propagate_set_commands can be shown');
+is($coord->safe_psql('postgres', 'SHOW citus.propagate_set_commands'), 'none',
+	'and is at its default');
+like(run($coord, q{
+BEGIN; SET LOCAL occ.if_match = '3'; UPDATE accounts SET balance = 5 WHERE id = 1; COMMIT;
+}), qr/^40V01: version conflict on update of relation "accounts"$/,
+	"SET LOCAL with Citus's default settings: a stale version is refused on the shard");
+like(run($coord, q{
+BEGIN; SELECT count(*) FROM accounts; SET LOCAL occ.if_match = '3'; UPDATE accounts SET balance = 5 WHERE id = 1; COMMIT;
+}), qr/^40V01/, 'also on a connection the transaction had already opened');
 like(run($coord, q{
 SET citus.propagate_set_commands = 'local';
 BEGIN; SET LOCAL occ.if_match = '3'; UPDATE accounts SET balance = 5 WHERE id = 1; COMMIT;
-}), qr/^40V01: version conflict on update of relation "accounts"$/,
-	"SET LOCAL with citus.propagate_set_commands = 'local': a stale version is refused on the shard");
+}), qr/^40V01/, "and with citus.propagate_set_commands = 'local' set by the user");
+is(run($coord, q{
+BEGIN; SET LOCAL occ.if_match = '5'; RESET occ.if_match; UPDATE accounts SET balance = 1 WHERE id = 7; COMMIT;
+}), 'ok', 'RESET in the transaction block reaches the shards too (nothing stated, lax)');
 like(run($coord, q{
-SET citus.propagate_set_commands = 'local';
 BEGIN; SET LOCAL occ.if_match = '4'; SAVEPOINT a; SET LOCAL occ.if_match = '9'; ROLLBACK TO a;
 UPDATE accounts SET balance = 5 WHERE id = 1; COMMIT;
 }), qr/^0A000/, 'a SET LOCAL rolled back to a savepoint: refused (occ cannot tell what the shard holds)');
 is(run($coord, q{
-SET citus.propagate_set_commands = 'local';
 BEGIN; SET LOCAL occ.if_match = '"1"'; UPDATE strict_accounts SET balance = 5 WHERE id = 2; COMMIT;
 }), 'ok', 'SET LOCAL on a strict table: stated (an entity tag)');
 is(balance('accounts'), '4', 'only the writes with the current version changed the row');
@@ -543,7 +553,7 @@ my %ways = (
 	  "UPDATE counter SET n = :n + 1, version = :version WHERE id = 1;\n",
 	'occ.update' =>
 	  qq{SELECT 1 FROM occ.update('counter', '{"id": 1}', :'version', jsonb_build_object('n', :n + 1)) AS done;\n},
-	"SET LOCAL occ.if_match, citus.propagate_set_commands = 'local'" =>
+	"SET LOCAL occ.if_match (Citus's default settings)" =>
 	  "BEGIN;\nSET LOCAL occ.if_match = :'version';\nUPDATE counter SET n = :n + 1 WHERE id = 1;\n",
 	'PostgREST bridge' =>
 	  "BEGIN;\nSELECT set_config('request.headers', json_build_object('if-match', :'version')::text, true);\n"
@@ -555,7 +565,6 @@ for my $way (sort keys %ways)
 	my $local = $way =~ /SET LOCAL|PostgREST/;
 	my $stale_code = $way =~ /PostgREST/ ? 'PT412' : '40V01';
 	my $script = "\\set VERBOSITY sqlstate\n\\pset tuples_only on\n\\o /dev/null\n";
-	$script .= "SET citus.propagate_set_commands = 'local';\n" if $way =~ /SET LOCAL/;
 	# between the read and the write, a think time that lets the others in
 	$script .= "SELECT n, version FROM counter WHERE id = 1 \\gset\n"
 	  . "SELECT pg_sleep(random() * 0.004);\n"
