@@ -107,10 +107,10 @@ for node in $NODES; do
 		-E UTF8 --locale=C.UTF-8 >"$WORK/$node.initdb.log" 2>&1 ||
 		{ cat "$WORK/$node.initdb.log"; exit 1; }
 	cat >>"$WORK/$node/postgresql.conf" <<-EOF
-		shared_preload_libraries = 'citus'
-		# occ sees every write start, to refuse an occ.if_match that Citus
-		# would not carry to the shards (README, "Citus")
-		session_preload_libraries = 'occ'
+		# occ loaded in every session: it sees every write start, to refuse
+		# an occ.if_match that Citus would not carry to the shards, and it
+		# keeps conflict statistics before PostgreSQL 17 (README, "Citus")
+		shared_preload_libraries = 'citus,occ'
 		listen_addresses = '127.0.0.1'
 		unix_socket_directories = '$WORK'
 		fsync = off
