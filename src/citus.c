@@ -158,22 +158,18 @@ occ_citus_table(Oid relid, char *partmethod, char *repmodel)
 }
 
 /*
- * Refuse timestamp versions on a Citus table whose rows have more than one
- * copy: a reference table (a copy on every node) or shards replicated by
- * statement (citus.shard_replication_factor above 1).  Each copy runs the
- * trigger with its own node's clock, so the copies would get different
- * versions, and no stated version could match them all.
+ * Refuse versions from a clock ("uses_clock") on a Citus table whose rows
+ * have more than one copy, as its replication model ("repmodel", from
+ * occ_citus_table) says: a reference table (a copy on every node) or shards
+ * replicated by statement (citus.shard_replication_factor above 1).  Each
+ * copy runs the trigger with its own node's clock, so the copies would get
+ * different versions, and no stated version could match them all.
  */
 static void
-refuse_replicated_clock(Oid relid, const char *relname,
+refuse_replicated_clock(const char *relname, char repmodel,
 						const char *kind_name, bool uses_clock)
 {
-	char		partmethod;
-	char		repmodel;
-
-	if (!uses_clock || !occ_citus_table(relid, &partmethod, &repmodel))
-		return;
-	if (repmodel == 't' || repmodel == 'c')
+	if (uses_clock && (repmodel == 't' || repmodel == 'c'))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot use %s versions on relation \"%s\"",
@@ -257,7 +253,7 @@ occ_citus_check_enable(Relation rel, const char *kind_name, bool uses_clock)
 		!occ_citus_table(RelationGetRelid(rel), &partmethod, &repmodel))
 		return;
 	require_preloaded(RelationGetRelationName(rel));
-	refuse_replicated_clock(RelationGetRelid(rel), RelationGetRelationName(rel),
+	refuse_replicated_clock(RelationGetRelationName(rel), repmodel,
 							kind_name, uses_clock);
 }
 
@@ -354,6 +350,22 @@ is_occ_trigger_function(Oid funcid, Oid occ_extension)
 		getExtensionOfObject(ProcedureRelationId, funcid) == occ_extension;
 }
 
+/* The occ trigger of an open relation, or NULL. */
+static Trigger *
+occ_trigger_of(Relation rel, Oid occ_extension)
+{
+	int			i;
+
+	for (i = 0; rel->trigdesc != NULL && i < rel->trigdesc->numtriggers; i++)
+	{
+		Trigger    *trigger = &rel->trigdesc->triggers[i];
+
+		if (is_occ_trigger_function(trigger->tgfoid, occ_extension))
+			return trigger;
+	}
+	return NULL;
+}
+
 /*
  * Does the relation have an occ trigger, and does it take occ.if_match for
  * the commands in "perms" (ACL_UPDATE and ACL_DELETE always; ACL_INSERT
@@ -362,22 +374,13 @@ is_occ_trigger_function(Oid funcid, Oid occ_extension)
 static bool
 takes_if_match(Oid relid, AclMode perms, Oid occ_extension)
 {
-	Relation	rel;
-	bool		result = false;
-	int			i;
+	Relation	rel = relation_open(relid, AccessShareLock);
+	Trigger    *trigger = occ_trigger_of(rel, occ_extension);
+	bool		result;
 
-	rel = relation_open(relid, AccessShareLock);
-	for (i = 0; rel->trigdesc != NULL && i < rel->trigdesc->numtriggers; i++)
-	{
-		Trigger    *trigger = &rel->trigdesc->triggers[i];
-
-		if (!is_occ_trigger_function(trigger->tgfoid, occ_extension))
-			continue;
-		if ((perms & (ACL_UPDATE | ACL_DELETE)) != 0 ||
-			((perms & ACL_INSERT) != 0 && TRIGGER_FOR_INSERT(trigger->tgtype)))
-			result = true;
-		break;
-	}
+	result = trigger != NULL &&
+		((perms & (ACL_UPDATE | ACL_DELETE)) != 0 ||
+		 ((perms & ACL_INSERT) != 0 && TRIGGER_FOR_INSERT(trigger->tgtype)));
 	relation_close(rel, AccessShareLock);
 	return result;
 }
@@ -452,6 +455,37 @@ static const char *const distributing_functions[] = {
 };
 
 /*
+ * If "expr" is a call of one of Citus's functions that make a table a
+ * Citus table, with the table a regclass constant, the table; otherwise
+ * InvalidOid.
+ */
+static Oid
+table_distributed_by(Node *expr)
+{
+	FuncExpr   *call = (FuncExpr *) expr;
+	Const	   *table;
+	char	   *name;
+	size_t		i;
+
+	if (!IsA(call, FuncExpr) || call->args == NIL)
+		return InvalidOid;
+	table = linitial(call->args);
+	if (!IsA(table, Const) || table->consttype != REGCLASSOID ||
+		table->constisnull ||
+		get_func_namespace(call->funcid) != PG_CATALOG_NAMESPACE)
+		return InvalidOid;
+	name = get_func_name(call->funcid);
+	for (i = 0; name != NULL && i < lengthof(distributing_functions); i++)
+	{
+		if (strcmp(name, distributing_functions[i]) == 0 &&
+			getExtensionOfObject(ProcedureRelationId, call->funcid) ==
+			get_extension_oid("citus", true))
+			return DatumGetObjectId(table->constvalue);
+	}
+	return InvalidOid;
+}
+
+/*
  * If the statement calls one of Citus's functions that make a table a
  * Citus table, and names the table by a constant (SELECT
  * create_distributed_table('accounts', 'id')), the table; otherwise
@@ -463,46 +497,30 @@ static Oid
 table_being_distributed(PlannedStmt *stmt)
 {
 	Plan	   *plan = stmt->planTree;
-	List	   *calls = NIL;
 	ListCell   *lc;
+	Oid			relid = InvalidOid;
 
 	if (stmt->commandType != CMD_SELECT || plan == NULL || plan->lefttree != NULL)
 		return InvalidOid;
 	if (IsA(plan, Result))
 	{
 		foreach(lc, plan->targetlist)
-			calls = lappend(calls, ((TargetEntry *) lfirst(lc))->expr);
+		{
+			relid = table_distributed_by((Node *) ((TargetEntry *) lfirst(lc))->expr);
+			if (OidIsValid(relid))
+				break;
+		}
 	}
 	else if (IsA(plan, FunctionScan))
 	{
 		foreach(lc, ((FunctionScan *) plan)->functions)
-			calls = lappend(calls, ((RangeTblFunction *) lfirst(lc))->funcexpr);
-	}
-
-	foreach(lc, calls)
-	{
-		FuncExpr   *call = lfirst(lc);
-		Const	   *table;
-		char	   *name;
-		size_t		i;
-
-		if (!IsA(call, FuncExpr) || call->args == NIL)
-			continue;
-		table = linitial(call->args);
-		if (!IsA(table, Const) || table->consttype != REGCLASSOID ||
-			table->constisnull ||
-			get_func_namespace(call->funcid) != PG_CATALOG_NAMESPACE)
-			continue;
-		name = get_func_name(call->funcid);
-		for (i = 0; i < lengthof(distributing_functions); i++)
 		{
-			if (name != NULL && strcmp(name, distributing_functions[i]) == 0 &&
-				getExtensionOfObject(ProcedureRelationId, call->funcid) ==
-				get_extension_oid("citus", true))
-				return DatumGetObjectId(table->constvalue);
+			relid = table_distributed_by(((RangeTblFunction *) lfirst(lc))->funcexpr);
+			if (OidIsValid(relid))
+				break;
 		}
 	}
-	return InvalidOid;
+	return relid;
 }
 
 /*
@@ -515,8 +533,8 @@ protected_table(Oid relid, char **relname, bool *uses_clock, bool *only_trigger)
 {
 	Oid			occ_extension = get_extension_oid("occ", true);
 	Relation	rel;
-	bool		found = false;
-	int			others = 0;
+	Trigger    *occ_trigger;
+	OccTableSettings settings;
 	int			i;
 
 	if (!OidIsValid(occ_extension))
@@ -524,25 +542,23 @@ protected_table(Oid relid, char **relname, bool *uses_clock, bool *only_trigger)
 	rel = try_relation_open(relid, AccessShareLock);
 	if (rel == NULL)
 		return false;
-	for (i = 0; rel->trigdesc != NULL && i < rel->trigdesc->numtriggers; i++)
+	occ_trigger = occ_trigger_of(rel, occ_extension);
+	if (occ_trigger != NULL)
 	{
-		Trigger    *trigger = &rel->trigdesc->triggers[i];
-
-		if (!found && is_occ_trigger_function(trigger->tgfoid, occ_extension))
+		occ_trigger_settings(rel, occ_trigger, &settings);
+		*uses_clock = strcmp(settings.kind->name, "timestamp") == 0;
+		*relname = pstrdup(RelationGetRelationName(rel));
+		*only_trigger = true;
+		for (i = 0; i < rel->trigdesc->numtriggers; i++)
 		{
-			OccTableSettings settings;
+			Trigger    *trigger = &rel->trigdesc->triggers[i];
 
-			occ_trigger_settings(rel, trigger, &settings);
-			*uses_clock = strcmp(settings.kind->name, "timestamp") == 0;
-			found = true;
+			if (trigger != occ_trigger && !trigger->tgisinternal)
+				*only_trigger = false;
 		}
-		else if (!trigger->tgisinternal)
-			others++;
 	}
-	*relname = pstrdup(RelationGetRelationName(rel));
-	*only_trigger = others == 0;
 	relation_close(rel, AccessShareLock);
-	return found;
+	return occ_trigger != NULL;
 }
 
 /*
@@ -571,6 +587,8 @@ occ_citus_executor_run(QueryDesc *queryDesc, ScanDirection direction,
 	bool		only_trigger = false;
 	bool		is_protected = false;
 	int			nestlevel = 0;
+	char		partmethod;
+	char		repmodel;
 
 	if (OidIsValid(relid))
 		is_protected = protected_table(relid, &relname, &uses_clock, &only_trigger);
@@ -600,8 +618,9 @@ occ_citus_executor_run(QueryDesc *queryDesc, ScanDirection direction,
 
 	if (nestlevel > 0)
 		AtEOXact_GUC(true, nestlevel);
-	if (is_protected)
-		refuse_replicated_clock(relid, relname, "timestamp", uses_clock);
+	if (is_protected && uses_clock &&
+		occ_citus_table(relid, &partmethod, &repmodel))
+		refuse_replicated_clock(relname, repmodel, "timestamp", true);
 }
 
 /*

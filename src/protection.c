@@ -969,15 +969,13 @@ occ_protected_tables(PG_FUNCTION_ARGS)
 			nulls[4] = true;
 		else
 			values[4] = CStringGetTextDatum(occ_mode_name(settings.mode));
-		effective_mode = settings.mode == OCC_MODE_DEFAULT ?
-			occ_effective_default_mode() : settings.mode;
+		effective_mode = occ_table_mode(settings.mode);
 		values[5] = CStringGetTextDatum(occ_mode_name(effective_mode));
 		if (settings.audit == OCC_MODE_DEFAULT)
 			nulls[6] = true;
 		else
 			values[6] = CStringGetTextDatum(occ_mode_name(settings.audit));
-		effective_audit = settings.audit == OCC_MODE_DEFAULT ?
-			occ_effective_default_audit() : settings.audit;
+		effective_audit = occ_table_audit(settings.audit);
 		if (effective_audit < effective_mode)
 			values[7] = CStringGetTextDatum(occ_mode_name(effective_audit));
 		else

@@ -68,4 +68,18 @@ occ_effective_default_audit(void)
 	return (OccMode) occ_default_audit;
 }
 
+/* The mode a table's own setting means: OCC_MODE_DEFAULT follows the GUC. */
+static inline OccMode
+occ_table_mode(OccMode mode)
+{
+	return mode == OCC_MODE_DEFAULT ? occ_effective_default_mode() : mode;
+}
+
+/* The audit level a table's own setting means, likewise. */
+static inline OccMode
+occ_table_audit(OccMode audit)
+{
+	return audit == OCC_MODE_DEFAULT ? occ_effective_default_audit() : audit;
+}
+
 #endif							/* OCC_SETTINGS_H */

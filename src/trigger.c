@@ -1082,18 +1082,14 @@ occ_check_version(PG_FUNCTION_ARGS)
 
 	rel = trigdata->tg_relation;
 	oldtuple = trigdata->tg_trigtuple;
-	mode = table->settings.mode;
-	if (mode == OCC_MODE_DEFAULT)
-		mode = occ_effective_default_mode();
+	mode = occ_table_mode(table->settings.mode);
 
 	/*
 	 * A stricter audit level checks the row as that mode; report.c raises
 	 * what the row's own mode refuses, and reports the rest (audit.c).
 	 */
 	occ_row_mode = mode;
-	audit = table->settings.audit;
-	if (audit == OCC_MODE_DEFAULT)
-		audit = occ_effective_default_audit();
+	audit = occ_table_audit(table->settings.audit);
 	if (unlikely(audit < mode))
 		mode = occ_audit_row(table, audit);
 

@@ -927,8 +927,7 @@ write_citus_row(Relation rel, const OccTableInfo *info, bool is_delete,
 		 * refuses it here, as its trigger does without Citus.
 		 */
 		if (!is_delete && changes == NIL &&
-			(info->settings.mode == OCC_MODE_DEFAULT ?
-			 occ_effective_default_mode() : info->settings.mode) == OCC_MODE_STRICT)
+			occ_table_mode(info->settings.mode) == OCC_MODE_STRICT)
 			occ_report_missing(rel, version_attnum, false, false, false);
 		return execute_write(rel, is_delete, false, version_attnum, key, changes,
 							 values, nulls, if_match, result, caller_cxt);
