@@ -32,7 +32,7 @@ SELECT table_name, mode, effective_mode, audit, effective_audit
 FROM occ.tables WHERE schema_name = 'aud' ORDER BY table_name::text;
 -- the level is an argument of the trigger, which pg_dump keeps
 SELECT tgrelid::regclass, pg_get_triggerdef(oid) FROM pg_trigger
-WHERE tgname = 'occ_version' AND tgrelid::regclass::text LIKE 'aud.%' ORDER BY 1::text;
+WHERE tgname = 'occ_version' AND tgrelid::regclass::text LIKE 'aud.%' ORDER BY tgrelid::regclass::text;
 -- follows: lax now (occ.default_mode), then strict: audited as lax no more
 SET occ.default_mode = 'strict';
 SELECT table_name, effective_mode, audit, effective_audit
@@ -61,7 +61,7 @@ SELECT occ.set_mode('aud.none_lax', 'strict', audit => 'lax'); \echo :LAST_ERROR
 -- level is not stricter than is refused, with a hint to set both
 SELECT occ.enable('aud.lax_strict', mode => 'strict'); \echo :LAST_ERROR_SQLSTATE
 SELECT table_name, mode, audit FROM occ.tables
-WHERE table_name IN ('aud.lax_strict'::regclass, 'aud.none_lax'::regclass) ORDER BY 1::text;
+WHERE table_name IN ('aud.lax_strict'::regclass, 'aud.none_lax'::regclass) ORDER BY table_name::text;
 
 -- ==== lax, audited as strict ====
 \set VERBOSITY sqlstate
@@ -157,14 +157,15 @@ UPDATE aud.burst SET id = id - 100 WHERE id <= 101;
 CREATE TABLE aud.stamped (id int PRIMARY KEY, v text);
 INSERT INTO aud.stamped VALUES (1, 'a');
 SELECT occ.enable('aud.stamped', 'modified', 'timestamp', mode => 'none');
-UPDATE aud.stamped SET modified = '2000-01-01 00:00:00+00' WHERE id = 1;
 SELECT occ.set_mode('aud.stamped', 'none', audit => 'strict');
+SELECT modified AS stamped_read FROM aud.stamped WHERE id = 1 \gset
 \set VERBOSITY sqlstate
 -- current (nothing), stale (40V01), nothing stated (23V01)
-UPDATE aud.stamped SET v = 'b' WHERE id = 1 AND modified = '2000-01-01 00:00:00+00';
+UPDATE aud.stamped SET v = 'b' WHERE id = 1 AND modified = :'stamped_read';
+SELECT v, modified > :'stamped_read' AS advanced FROM aud.stamped;
 UPDATE aud.stamped SET v = 'c', modified = '1999-01-01 00:00:00+00' WHERE id = 1;
 UPDATE aud.stamped SET v = 'd' WHERE id = 1;
-SELECT v, modified > '2000-01-01 00:00:00+00' AS advanced FROM aud.stamped;
+SELECT v, modified > :'stamped_read' AS advanced FROM aud.stamped;
 
 -- ==== kind hash: only occ.if_match and the wrappers state a version ====
 \set VERBOSITY default

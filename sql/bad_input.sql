@@ -542,7 +542,7 @@ ALTER EVENT TRIGGER occ_ddl_guard ENABLE;
 -- only these are listed
 SELECT a.label, octet_length(t.version_column::text) AS column_bytes,
        t.version_column = left(repeat('x', 100), 63) AS cut_to_63_x,
-       t.kind, t.mode, t.effective_mode
+       t.kind, t.mode, t.effective_mode, t.audit
 FROM fuzz.args_case a JOIN occ.tables t ON t.table_name = format('fuzz.args_%s', a.ord)::regclass
 ORDER BY a.ord;
 \set ECHO none

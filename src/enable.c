@@ -186,9 +186,11 @@ require_stricter_audit(const char *relname, OccMode mode, OccMode audit,
 			 errmsg("audit level \"%s\" of relation \"%s\" is not stricter than its mode \"%s\"",
 					occ_mode_name(audit), relname, occ_mode_name(mode)),
 			 errdetail("An audit level reports the writes that a stricter mode than the table's would refuse."),
-			 audit_given ?
-			 errhint("Choose a stricter audit level, or NULL to follow occ.default_audit.") :
-			 errhint("Call occ.set_mode(), which sets the mode and the audit level together.")));
+			 !audit_given ?
+			 errhint("Call occ.set_mode(), which sets the mode and the audit level together.") :
+			 mode == OCC_MODE_STRICT ?
+			 errhint("Strict mode already refuses every write an audit level reports: give no audit level, or NULL to follow occ.default_audit.") :
+			 errhint("Choose a stricter audit level, or NULL to follow occ.default_audit.")));
 }
 
 /*
